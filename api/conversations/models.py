@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from api.core.db import Base, utcnow
+
+
+class Channel(StrEnum):
+    chat = "chat"
+    voice = "voice"
+
+
+class Mode(StrEnum):
+    bot = "bot"
+    agent = "agent"
+    closed = "closed"
+
+
+class Role(StrEnum):
+    citizen = "citizen"
+    bot = "bot"
+    agent = "agent"
+    system = "system"
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), default=Channel.chat)
+    caller_number: Mapped[str | None] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16), default=Mode.bot, index=True)
+    handoff_requested: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    handoff_reason: Mapped[str | None] = mapped_column(String(32))
+    handoff_note: Mapped[str | None] = mapped_column(Text)
+    last_intent: Mapped[str | None] = mapped_column(String(64))
+    closed_reason: Mapped[str | None] = mapped_column(String(32))
+    # Snapshot of what the bot understood (form slots) when the conversation closed:
+    # the draft report staff see when a caller hangs up mid-intake.
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Payloads of the buttons last offered: only these may be forwarded to Rasa as "/intent".
+    offered_payloads: Mapped[list[str] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
+    )
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("conversation_id", "client_message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    # What was sent to Rasa when it differs from the shown text (a button payload).
+    payload: Mapped[str | None] = mapped_column(String(255))
+    buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    # A citizen message not yet answered because Rasa was unreachable; retried in the background.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    client_message_id: Mapped[str | None] = mapped_column(String(64))
+    author: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")

@@ -1,0 +1,80 @@
+"""Talks to the Rasa server: REST channel for messages, HTTP API (token) for the tracker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from api.core.settings import get_settings
+
+
+class RasaUnavailable(Exception):
+    """Rasa could not be reached or answered with a server error."""
+
+
+@dataclass
+class BotReply:
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+
+def _client() -> httpx.Client:
+    settings = get_settings()
+    return httpx.Client(base_url=settings.rasa_url, timeout=settings.rasa_timeout_seconds)
+
+
+def send(*, sender: str, message: str, metadata: dict[str, Any]) -> list[BotReply]:
+    try:
+        with _client() as client:
+            response = client.post(
+                "/webhooks/rest/webhook",
+                json={"sender": sender, "message": message, "metadata": metadata},
+            )
+    except httpx.HTTPError as exc:
+        raise RasaUnavailable(str(exc)) from exc
+    if response.status_code >= 500 or response.status_code in (404, 503):
+        raise RasaUnavailable(f"Rasa answered {response.status_code}")
+    response.raise_for_status()
+    replies: list[BotReply] = []
+    for item in response.json():
+        text = item.get("text") or ""
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in item.get("buttons") or []
+        ]
+        if text or buttons:
+            replies.append(BotReply(text=text, buttons=buttons))
+    return replies
+
+
+def tracker(sender: str) -> dict[str, Any] | None:
+    """The tracker (slots, latest parse) or None when Rasa cannot tell us."""
+    settings = get_settings()
+    try:
+        with _client() as client:
+            response = client.get(
+                f"/conversations/{sender}/tracker",
+                params={"token": settings.rasa_token, "include_events": "NONE"},
+            )
+    except httpx.HTTPError:
+        return None
+    return response.json() if response.status_code == 200 else None
+
+
+def latest_parse(tracker_json: dict[str, Any] | None) -> tuple[str | None, float | None]:
+    if not tracker_json:
+        return None, None
+    intent = (tracker_json.get("latest_message") or {}).get("intent") or {}
+    name = intent.get("name")
+    confidence = intent.get("confidence")
+    return name, float(confidence) if confidence is not None else None
+
+
+def is_up() -> bool:
+    try:
+        with _client() as client:
+            return client.get("/").status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,247 @@
+"""The conversation hub: stores every message, forwards to Rasa in bot mode, relays in agent mode.
+
+Plain functions over a SQLAlchemy session; routes and the WebSocket handler call these and then
+push the returned messages to connected clients.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from typing import Any
+
+from fastapi import HTTPException, status
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.conversations import rasa_client
+from api.conversations.models import Channel, Conversation, Message, Mode, Role
+from api.conversations.schemas import CONVERSATION_ID, MessageIn
+from api.core.db import utcnow
+from api.core.settings import get_settings
+from api.core.text import clean_text, has_words
+
+NO_WORDS_PROMPT = "不好意思，我没有看到文字内容。请您用文字说一下遇到了什么问题，我来帮您登记。"
+RASA_DOWN_REPLY = (
+    "抱歉，系统现在有点忙，您刚才说的话已经记下了，不会丢失。"
+    "系统恢复后我会接着回复您，请稍等一下。"
+)
+CLOSED_REPLY = "这次对话已经结束了。如果还有其他问题，请刷新页面开始新的对话，或者拨打12345热线。"
+AGENT_MODE_ACK = ""  # In agent mode the citizen's words go to the agent; no bot reply.
+
+# Ordering: one conversation's messages are handled one at a time, in arrival order.
+_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+
+def check_conversation_id(conversation_id: str) -> None:
+    if not CONVERSATION_ID.fullmatch(conversation_id):
+        raise HTTPException(
+            422,
+            detail="对话编号格式不对：只能由8到64位字母、数字、下划线或短横线组成。",
+        )
+
+
+def get(*, db_session: Session, conversation_id: str) -> Conversation | None:
+    return db_session.get(Conversation, conversation_id)
+
+
+def get_or_404(*, db_session: Session, conversation_id: str) -> Conversation:
+    check_conversation_id(conversation_id)
+    conversation = get(db_session=db_session, conversation_id=conversation_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="没有找到这个对话。")
+    return conversation
+
+
+def _get_or_create(
+    *, db_session: Session, conversation_id: str, message_in: MessageIn, trusted: bool
+) -> Conversation:
+    conversation = get(db_session=db_session, conversation_id=conversation_id)
+    if conversation is not None:
+        return conversation
+    conversation = Conversation(
+        id=conversation_id,
+        channel=message_in.channel,
+        caller_number=message_in.caller_number if trusted else None,
+        mode=Mode.bot,
+    )
+    db_session.add(conversation)
+    try:
+        db_session.flush()
+    except IntegrityError:  # created concurrently by another request
+        db_session.rollback()
+        conversation = db_session.get(Conversation, conversation_id)
+        assert conversation is not None
+    return conversation
+
+
+def _add(db_session: Session, conversation: Conversation, role: Role, text: str, **fields: Any) -> Message:
+    message = Message(conversation_id=conversation.id, role=role, text=text, **fields)
+    db_session.add(message)
+    conversation.updated_at = utcnow()
+    return message
+
+
+def _metadata(conversation: Conversation) -> dict[str, Any]:
+    return {"channel": conversation.channel, "caller_number": conversation.caller_number, "locale": "zh-CN"}
+
+
+def _text_for_rasa(conversation: Conversation, text: str, payload: str | None) -> str:
+    """Button payloads go to Rasa as-is only if the bot offered them; typed '/intent' is neutralised."""
+    if payload and payload in (conversation.offered_payloads or []):
+        return payload
+    return text.lstrip("/") or text
+
+
+def receive(
+    *, db_session: Session, conversation_id: str, message_in: MessageIn, trusted: bool
+) -> tuple[Conversation, list[Message]]:
+    """Store a citizen message; return it with the new messages (bot replies) it leads to."""
+    check_conversation_id(conversation_id)
+    settings = get_settings()
+    if message_in.channel == Channel.voice and not trusted:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="语音渠道的消息只能由语音网关提交。")
+    text = clean_text(message_in.text)
+    if len(text) > settings.max_message_chars:
+        raise HTTPException(
+            422,
+            detail=f"消息太长了（{len(text)}字），一次最多{settings.max_message_chars}字，请分几次发送。",
+        )
+    with _locks[conversation_id]:
+        conversation = _get_or_create(
+            db_session=db_session, conversation_id=conversation_id, message_in=message_in, trusted=trusted
+        )
+        if message_in.client_message_id:
+            duplicate = db_session.scalar(
+                select(Message).where(
+                    Message.conversation_id == conversation_id,
+                    Message.client_message_id == message_in.client_message_id,
+                )
+            )
+            if duplicate is not None:  # a resend after a network drop: answer with what followed it
+                return conversation, _messages_after(db_session, conversation_id, duplicate.id)
+
+        shown = text
+        if message_in.payload:
+            offered = {b["payload"]: b["title"] for b in _last_buttons(db_session, conversation_id)}
+            shown = text or offered.get(message_in.payload, "")
+        citizen = _add(
+            db_session,
+            conversation,
+            Role.citizen,
+            shown,
+            payload=message_in.payload,
+            client_message_id=message_in.client_message_id,
+        )
+        new: list[Message] = []
+        if conversation.mode == Mode.closed:
+            new.append(_add(db_session, conversation, Role.system, CLOSED_REPLY))
+        elif conversation.mode == Mode.agent:
+            pass  # relayed to the agent console by the caller; Rasa is not called
+        elif not message_in.payload and not has_words(text):
+            new.append(_add(db_session, conversation, Role.bot, NO_WORDS_PROMPT))
+        else:
+            db_session.flush()
+            new.extend(_forward(db_session, conversation, citizen, _text_for_rasa(conversation, text, message_in.payload)))
+        db_session.commit()
+        return conversation, [citizen, *new]
+
+
+def _forward(db_session: Session, conversation: Conversation, citizen: Message, text: str) -> list[Message]:
+    try:
+        replies = rasa_client.send(sender=conversation.id, message=text, metadata=_metadata(conversation))
+    except rasa_client.RasaUnavailable:
+        citizen.pending = True
+        return [_add(db_session, conversation, Role.system, RASA_DOWN_REPLY)]
+    citizen.pending = False
+    intent, confidence = rasa_client.latest_parse(rasa_client.tracker(conversation.id))
+    citizen.intent, citizen.confidence = intent, confidence
+    conversation.last_intent = intent or conversation.last_intent
+    out = [_add(db_session, conversation, Role.bot, r.text, buttons=r.buttons or None) for r in replies]
+    offered = [b["payload"] for r in replies for b in r.buttons]
+    if replies:
+        conversation.offered_payloads = offered
+    return out
+
+
+def _last_buttons(db_session: Session, conversation_id: str) -> list[dict[str, str]]:
+    message = db_session.scalar(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.role == Role.bot, Message.buttons.is_not(None))
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return list(message.buttons or []) if message else []
+
+
+def _messages_after(db_session: Session, conversation_id: str, message_id: int) -> list[Message]:
+    return list(
+        db_session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.id > message_id, Message.role != Role.citizen)
+            .order_by(Message.id)
+        )
+    )
+
+
+def retry_pending(*, db_session: Session) -> list[Message]:
+    """Forward citizen messages that were stored while Rasa was down, oldest first."""
+    new: list[Message] = []
+    pending = list(db_session.scalars(select(Message).where(Message.pending.is_(True)).order_by(Message.id)))
+    for citizen in pending:
+        conversation = citizen.conversation
+        with _locks[conversation.id]:
+            if conversation.mode != Mode.bot:
+                citizen.pending = False
+                continue
+            produced = _forward(
+                db_session, conversation, citizen, _text_for_rasa(conversation, citizen.text, citizen.payload)
+            )
+            if citizen.pending:  # still down: drop the repeated notice, keep order, try later
+                db_session.rollback()
+                break
+            db_session.commit()
+            new.extend(produced)
+    return new
+
+
+def request_handoff(*, db_session: Session, conversation_id: str, reason: str, note: str) -> Conversation:
+    conversation = get_or_404(db_session=db_session, conversation_id=conversation_id)
+    conversation.handoff_requested = True
+    conversation.handoff_reason = reason
+    conversation.handoff_note = note or None
+    _add(db_session, conversation, Role.system, f"已请求人工坐席（{reason}）{('：' + note) if note else ''}")
+    db_session.commit()
+    return conversation
+
+
+def close(*, db_session: Session, conversation_id: str, reason: str) -> Conversation:
+    """Close a conversation, keeping what the bot understood so far as a draft report for staff."""
+    conversation = get_or_404(db_session=db_session, conversation_id=conversation_id)
+    if conversation.mode != Mode.closed:
+        tracker = rasa_client.tracker(conversation_id)
+        slots = {k: v for k, v in ((tracker or {}).get("slots") or {}).items() if v not in (None, [], "")}
+        citizen_words = [m.text for m in conversation.messages if m.role == Role.citizen and m.text]
+        conversation.draft = {"slots": slots, "citizen_text": "\n".join(citizen_words)}
+        conversation.mode = Mode.closed
+        conversation.closed_reason = reason
+        _add(db_session, conversation, Role.system, f"对话已结束（{reason}）")
+        db_session.commit()
+    return conversation
+
+
+def post_bot_message(*, db_session: Session, conversation_id: str, text: str) -> Message | None:
+    """A message from the back office into a conversation (e.g. a ticket filed after an outage)."""
+    conversation = get(db_session=db_session, conversation_id=conversation_id)
+    if conversation is None:
+        return None
+    message = _add(db_session, conversation, Role.bot, text)
+    db_session.commit()
+    return message
+
+
+def list_messages(*, db_session: Session, conversation_id: str) -> list[Message]:
+    return list(
+        db_session.scalars(select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id))
+    )

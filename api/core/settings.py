@@ -1,0 +1,72 @@
+"""One Settings object for the API, read from the environment (prefix MINSHENG_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Development defaults: refused outside development mode (see _refuse_default_secrets).
+DEV_SERVICE_TOKEN = "dev-service-token"
+DEV_SECRET_KEY = "dev-secret-key-change-me-in-production-000000"
+DEV_ADMIN_PASSWORD = "admin12345"
+DEV_RASA_TOKEN = "dev-rasa-token"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MINSHENG_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'minsheng.sqlite3'}"
+    county_profile_dir: Path = ROOT / "county" / "jianhu"
+    timezone: str = "Asia/Shanghai"
+    ticket_prefix: str = "JH"
+
+    # Rasa server (REST channel + HTTP API bound to 127.0.0.1 with a token).
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = DEV_RASA_TOKEN
+    rasa_timeout_seconds: float = 15.0
+    pending_retry_seconds: float = 5.0
+
+    # Machine-to-machine token for the action server and the voice gateway.
+    service_token: str = DEV_SERVICE_TOKEN
+    secret_key: str = DEV_SECRET_KEY
+    access_token_minutes: int = 8 * 60
+    first_admin_username: str = "admin"
+    first_admin_password: str = DEV_ADMIN_PASSWORD
+
+    max_message_chars: int = 4000
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.env == "development":
+            return self
+        defaults = {
+            "MINSHENG_SERVICE_TOKEN": (self.service_token, DEV_SERVICE_TOKEN),
+            "MINSHENG_SECRET_KEY": (self.secret_key, DEV_SECRET_KEY),
+            "MINSHENG_FIRST_ADMIN_PASSWORD": (self.first_admin_password, DEV_ADMIN_PASSWORD),
+            "MINSHENG_RASA_TOKEN": (self.rasa_token, DEV_RASA_TOKEN),
+        }
+        unset = [name for name, (value, default) in defaults.items() if value == default]
+        if unset:
+            raise ValueError(
+                f"{', '.join(unset)} must be set to a non-default value when MINSHENG_ENV={self.env}"
+            )
+        if len(self.secret_key) < 32:
+            raise ValueError("MINSHENG_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,137 @@
+"""Ticket (工单) intake: numbering, idempotent creation, classification and deadlines, audit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import HTTPException, status
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from api.core.db import utcnow
+from api.core.settings import get_settings
+from api.tickets import deadlines
+from api.tickets.models import (
+    IdempotencyRecord,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+    TicketStatus,
+)
+from api.tickets.schemas import TicketIn
+
+
+def request_hash(ticket_in: TicketIn) -> str:
+    body = ticket_in.model_dump(mode="json", exclude={"notify_conversation"})
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def next_ticket_no(*, db_session: Session, now: datetime) -> str:
+    settings = get_settings()
+    day = now.astimezone(ZoneInfo(settings.timezone)).strftime("%Y%m%d")
+    # UPDATE … SET last = last + 1 is atomic on SQLite and PostgreSQL alike.
+    bumped = db_session.execute(
+        update(TicketCounter).where(TicketCounter.day == day).values(last=TicketCounter.last + 1)
+    )
+    if bumped.rowcount == 0:
+        try:
+            with db_session.begin_nested():
+                db_session.add(TicketCounter(day=day, last=1))
+        except IntegrityError:  # another writer created today's row first
+            db_session.execute(
+                update(TicketCounter).where(TicketCounter.day == day).values(last=TicketCounter.last + 1)
+            )
+    last = db_session.scalar(select(TicketCounter.last).where(TicketCounter.day == day))
+    return f"{settings.ticket_prefix}{day}-{last:04d}"
+
+
+def get_by_no(*, db_session: Session, ticket_no: str) -> Ticket | None:
+    return db_session.scalar(
+        select(Ticket).where(Ticket.ticket_no == ticket_no).options(selectinload(Ticket.events))
+    )
+
+
+def get_by_no_or_404(*, db_session: Session, ticket_no: str) -> Ticket:
+    ticket = get_by_no(db_session=db_session, ticket_no=ticket_no)
+    if ticket is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"没有找到工单 {ticket_no}。")
+    return ticket
+
+
+def record_event(
+    *,
+    db_session: Session,
+    ticket: Ticket,
+    action: str,
+    actor: str,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    note: str | None = None,
+    data: dict | None = None,
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket=ticket, action=action, actor=actor, from_status=from_status, to_status=to_status,
+        note=note, data=data,
+    )
+    db_session.add(event)
+    return event
+
+
+def _replay(db_session: Session, key: str, digest: str) -> Ticket | None:
+    record = db_session.get(IdempotencyRecord, key)
+    if record is None:
+        return None
+    if record.request_hash != digest:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail="这个 Idempotency-Key 已经用于另一份内容不同的工单，请换一个新的键。",
+        )
+    ticket = db_session.get(Ticket, record.ticket_id)
+    assert ticket is not None
+    return ticket
+
+
+def create(
+    *, db_session: Session, ticket_in: TicketIn, idempotency_key: str, actor: str
+) -> tuple[Ticket, bool]:
+    """Create a ticket once per Idempotency-Key. Returns (ticket, created)."""
+    digest = request_hash(ticket_in)
+    existing = _replay(db_session, idempotency_key, digest)
+    if existing is not None:
+        return existing, False
+
+    from api.tickets import flows  # routing and linkage live beside the workflow
+
+    now = utcnow()
+    ticket = Ticket(
+        ticket_no=next_ticket_no(db_session=db_session, now=now),
+        status=TicketStatus.accepted,
+        created_at=now,
+        created_by=actor,
+        **ticket_in.model_dump(exclude={"notify_conversation"}),
+    )
+    if ticket.anonymous:
+        ticket.citizen_name = None
+    flows.classify_and_route(ticket=ticket)
+    ticket.reply_due_at = deadlines.reply_due(now, ticket.demand_type, flows.reply_days())
+    db_session.add(ticket)
+    db_session.flush()
+    db_session.add(IdempotencyRecord(key=idempotency_key, request_hash=digest, ticket_id=ticket.id))
+    record_event(
+        db_session=db_session, ticket=ticket, action="create", actor=actor, to_status=ticket.status,
+        note=f"经{ticket.channel}渠道受理", data={"idempotency_key": idempotency_key},
+    )
+    try:
+        db_session.commit()
+    except IntegrityError:
+        # The same key raced us to the commit: the other request's ticket is the one.
+        db_session.rollback()
+        existing = _replay(db_session, idempotency_key, digest)
+        if existing is None:
+            raise
+        return existing, False
+    return ticket, True
