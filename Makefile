@@ -1,0 +1,48 @@
+# Minsheng (民声). The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+PY := .venv/bin/python
+RASA := .venv-rasa/bin/rasa
+PYTEST_ARGS ?=
+
+.PHONY: run test install train lint validate rasa-test test-rasa test-py eval models bench clean
+
+run:                ## start API :8000, Rasa :5005, actions :5055 (+ voice gateway when a model is present)
+	@bash scripts/run.sh
+
+install:            ## Debian packages and both Python environments
+	@bash scripts/bootstrap.sh
+
+train: install      ## (re)train the Rasa model when its inputs changed
+	@bash scripts/train.sh
+
+test: train lint validate rasa-test test-rasa test-py   ## everything CI runs
+
+lint: install
+	.venv/bin/ruff check .
+
+validate: install
+	$(RASA) data validate --quiet
+
+rasa-test: train    ## Rasa conversation tests (tests/test_stories.yml)
+	$(RASA) test core --stories tests/test_stories.yml --model models/current.tar.gz \
+	  --out var/rasa-test --fail-on-prediction-errors --quiet
+
+test-rasa: install  ## unit tests of bot/ and actions/ in the Rasa environment
+	.venv-rasa/bin/python -m pytest -q tests/rasa $(PYTEST_ARGS)
+
+test-py: train      ## API, telephony, end-to-end and browser tests
+	$(PY) -m pytest -q tests --ignore=tests/rasa $(PYTEST_ARGS)
+
+eval: train         ## NLU cross-validation + held-apart set + conversation tests → bench/results/
+	@bash scripts/eval.sh
+
+models: install     ## download the Vosk Chinese model (MODEL=large for vosk-model-cn-0.22)
+	@bash scripts/models.sh
+
+bench: train        ## benchmarks that print JSON (results in bench/results/)
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf var/rasa-test .pytest_cache .ruff_cache

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# make run: installs what is missing, trains if needed, then starts the API (8000), Rasa (5005,
+# 127.0.0.1 + token) and the action server (5055), plus the voice gateway when a Vosk model is present.
+# Ctrl-C stops every process.
+source "$(dirname "$0")/lib.sh"
+
+bash scripts/bootstrap.sh
+bash scripts/train.sh
+
+API_PORT="${API_PORT:-8000}"
+RASA_PORT="${RASA_PORT:-5005}"
+ACTIONS_PORT="${ACTIONS_PORT:-5055}"
+export MINSHENG_RASA_URL="${MINSHENG_RASA_URL:-http://127.0.0.1:$RASA_PORT}"
+export MINSHENG_RASA_TOKEN="${MINSHENG_RASA_TOKEN:-dev-rasa-token}"
+export MINSHENG_API_URL="${MINSHENG_API_URL:-http://127.0.0.1:$API_PORT}"
+export MINSHENG_SERVICE_TOKEN="${MINSHENG_SERVICE_TOKEN:-dev-service-token}"
+export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}"
+mkdir -p var/log
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  say "stopping…"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  say "stopped"
+}
+trap stop INT TERM EXIT
+
+start() {  # start NAME COMMAND...
+  local name="$1"; shift
+  "$@" > "var/log/$name.log" 2>&1 &
+  pids+=("$!")
+  say "$name started (pid $!, log var/log/$name.log)"
+}
+
+start actions .venv-rasa/bin/rasa run actions --port "$ACTIONS_PORT" --actions actions
+start rasa .venv-rasa/bin/rasa run --enable-api --interface 127.0.0.1 --port "$RASA_PORT" \
+  --auth-token "$MINSHENG_RASA_TOKEN" --model models/current.tar.gz \
+  --endpoints endpoints.yml --credentials credentials.yml
+start api .venv/bin/uvicorn api.main:app --host "${API_HOST:-0.0.0.0}" --port "$API_PORT"
+
+if .venv/bin/python -m telephony.check_model >/dev/null 2>&1; then
+  start gateway .venv/bin/python -m telephony
+else
+  say "voice gateway not started: no Vosk model (run 'make models'); chat works without it"
+fi
+
+wait_for() {  # wait_for NAME URL
+  for _ in $(seq 1 180); do
+    curl -fsS -o /dev/null "$2" 2>/dev/null && return 0
+    sleep 1
+  done
+  die "$1 did not come up; see var/log/$1.log"
+}
+wait_for actions "http://127.0.0.1:$ACTIONS_PORT/health"
+wait_for rasa "http://127.0.0.1:$RASA_PORT/status?token=$MINSHENG_RASA_TOKEN"
+wait_for api "http://127.0.0.1:$API_PORT/health"
+
+say "ready. Chat page: http://127.0.0.1:$API_PORT/chat   API docs: http://127.0.0.1:$API_PORT/docs"
+say "Ctrl-C stops everything."
+wait -n "${pids[@]}" || true
+say "a service exited; see var/log/"
