@@ -52,6 +52,12 @@ class Conversation(Base):
     # Snapshot of what the bot understood (form slots) when the conversation closed:
     # the draft report staff see when a caller hangs up mid-intake.
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The agent holding the conversation in agent mode (at most one: takeover is an atomic claim).
+    assigned_agent: Mapped[str | None] = mapped_column(String(64), index=True)
+    taken_over_at: Mapped[datetime | None] = mapped_column()
+    # Consecutive citizen turns the NLU was unsure about; two in a row put it in the escalation queue.
+    low_confidence_turns: Mapped[int] = mapped_column(Integer, default=0)
+    risk_flags: Mapped[list[str] | None] = mapped_column(JSON)
     # Payloads of the buttons last offered: only these may be forwarded to Rasa as "/intent".
     offered_payloads: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -82,3 +88,16 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class ConversationEvent(Base):
+    """Audit trail of a conversation: handoff requests, takeovers, agent messages, hand-backs, closing."""
+
+    __tablename__ = "conversation_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

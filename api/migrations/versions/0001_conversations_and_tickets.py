@@ -1,13 +1,13 @@
 """conversations and tickets
 
-Revision ID: 65e3fad53962
+Revision ID: e619ea503fab
 Revises: 
-Create Date: 2026-11-27 08:33:49.553436
+Create Date: 2026-11-27 08:37:03.138163
 """
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import api.core.db
+
 
 revision = '0001'
 down_revision = None
@@ -28,12 +28,17 @@ def upgrade() -> None:
     sa.Column('last_intent', sa.String(length=64), nullable=True),
     sa.Column('closed_reason', sa.String(length=32), nullable=True),
     sa.Column('draft', sa.JSON(), nullable=True),
+    sa.Column('assigned_agent', sa.String(length=64), nullable=True),
+    sa.Column('taken_over_at', api.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('low_confidence_turns', sa.Integer(), nullable=False),
+    sa.Column('risk_flags', sa.JSON(), nullable=True),
     sa.Column('offered_payloads', sa.JSON(), nullable=True),
     sa.Column('created_at', api.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', api.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conversations_assigned_agent'), ['assigned_agent'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_handoff_requested'), ['handoff_requested'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_mode'), ['mode'], unique=False)
 
@@ -86,6 +91,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tickets_phone'), ['phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_ticket_no'), ['ticket_no'], unique=True)
+
+    op.create_table('conversation_events',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('conversation_id', sa.String(length=64), nullable=False),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_at', api.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('conversation_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conversation_events_conversation_id'), ['conversation_id'], unique=False)
 
     op.create_table('idempotency_keys',
     sa.Column('key', sa.String(length=128), nullable=False),
@@ -147,6 +165,10 @@ def downgrade() -> None:
 
     op.drop_table('messages')
     op.drop_table('idempotency_keys')
+    with op.batch_alter_table('conversation_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conversation_events_conversation_id'))
+
+    op.drop_table('conversation_events')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tickets_ticket_no'))
         batch_op.drop_index(batch_op.f('ix_tickets_status'))
@@ -164,6 +186,7 @@ def downgrade() -> None:
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversations_mode'))
         batch_op.drop_index(batch_op.f('ix_conversations_handoff_requested'))
+        batch_op.drop_index(batch_op.f('ix_conversations_assigned_agent'))
 
     op.drop_table('conversations')
     # ### end Alembic commands ###
