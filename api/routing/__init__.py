@@ -1,0 +1,18 @@
+"""智能派单: demand classifier, route suggestion and 六方联动 flags (plain Python, no HTTP)."""
+
+from api.routing.classifier import Classifier, classify, get_classifier
+from api.routing.schemas import CategoryGuess, Classification, DepartmentRef, RouteSuggestion
+from api.routing.service import default_profile, linkage_flags, suggest_route
+
+__all__ = [
+    "CategoryGuess",
+    "Classification",
+    "Classifier",
+    "DepartmentRef",
+    "RouteSuggestion",
+    "classify",
+    "default_profile",
+    "get_classifier",
+    "linkage_flags",
+    "suggest_route",
+]

@@ -1,0 +1,223 @@
+"""Route suggestion (智能派单): classifier + keyword rules + responsibility matrix + place rules.
+
+Keyword-only functions, no HTTP; the API's /api/v1/classify wraps suggest_route().
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from api.county.models import CategoryRef, CountyProfile, Department, KeywordRule, MatrixEntry, Town
+from api.routing.classifier import classify
+from api.routing.schemas import CategoryGuess, Classification, DepartmentRef, RouteSuggestion
+
+# A curated keyword hit on a category the model does not contradict is worth at least this much;
+# above the default dispatcher threshold, since the rules are few and precise.
+KEYWORD_CONFIDENCE = 0.6
+
+
+@lru_cache(maxsize=1)
+def default_profile() -> CountyProfile:
+    """The county profile named in settings (county_profile_dir), loaded once."""
+    from api.core.settings import get_settings  # local: keeps this module importable without settings
+    from api.county import load_profile
+
+    return load_profile(get_settings().county_profile_dir)
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def _ref(d: Department) -> DepartmentRef:
+    return DepartmentRef(id=d.id, name=d.name, short=d.short, kind=d.kind)
+
+
+def _label(level1: str | None, level2: str | None = None, level3: str | None = None) -> str:
+    return "/".join(x for x in (level1, level2, level3) if x)
+
+
+def _matches_any(refs: list[CategoryRef], cat: CategoryGuess) -> bool:
+    return any(r.matches(cat.level1, cat.level2, cat.level3) for r in refs)
+
+
+def _keyword_rule(text: str, profile: CountyProfile) -> tuple[KeywordRule, str] | None:
+    """The rule with the longest keyword found in the text (longest = most specific wording)."""
+    best: tuple[KeywordRule, str] | None = None
+    for rule in profile.routing.keyword_rules:
+        for kw in rule.keywords:
+            if kw in text and (best is None or len(kw) > len(best[1])):
+                best = (rule, kw)
+    return best
+
+
+def matrix_entry(profile: CountyProfile, cat: CategoryGuess) -> MatrixEntry | None:
+    """Most specific row of the responsibility matrix for a category."""
+    rows = [e for e in profile.routing.matrix if e.matches(cat.level1, cat.level2, cat.level3)]
+    return max(rows, key=lambda e: e.depth) if rows else None
+
+
+def linkage_flags(
+    text: str, *, profile: CountyProfile | None = None, category: CategoryGuess | Classification | None = None
+) -> list[str]:
+    """六方联动 partner ids (linkage.yml order) that this text, and optionally its category, trigger."""
+    profile = profile or default_profile()
+    plain = _plain(text)
+    flags: list[str] = []
+    for p in profile.linkage.partners:
+        s = plain
+        for ex in p.exclude:
+            s = s.replace(ex, " ")
+        hit = any(k in s for k in p.keywords) or any(re.search(pat, s) for pat in p.patterns)
+        if not hit and category is not None and category.level1:
+            hit = any(c.matches(category.level1, category.level2, category.level3) for c in p.categories)
+        if not hit and p.id == "网格" and profile.grid_in_text(plain):
+            # a named village/community has a grid worker who can look first (一哨联办 front line)
+            hit = category is None or not (
+                category.level1 and _matches_any(profile.routing.place_rules.no_town, _as_guess(category))
+            )
+        if hit:
+            flags.append(p.id)
+    return flags
+
+
+def _as_guess(c: CategoryGuess | Classification) -> CategoryGuess:
+    if isinstance(c, CategoryGuess):
+        return c
+    return CategoryGuess(level1=c.level1 or "", level2=c.level2, level3=c.level3, confidence=c.confidence)
+
+
+def suggest_route(
+    *,
+    text: str,
+    location_town: str | None,
+    profile: CountyProfile,
+    classification: Classification | None = None,
+    min_confidence: float | None = None,
+) -> RouteSuggestion:
+    """Suggest category, lead and co-departments for a citizen's demand.
+
+    `location_town`: gazetteer town id, name or alias when the intake form captured it; otherwise
+    the town is looked for in the text. `min_confidence` defaults to routing.yml's dispatcher
+    threshold. Below it the suggestion is still filled in (the dispatcher sees it) but marked
+    needs_dispatcher.
+    """
+    threshold = profile.routing.dispatcher.min_confidence if min_confidence is None else min_confidence
+    cls = classification or classify(text)
+    plain = _plain(text)
+    reasons: list[str] = []
+
+    cat: CategoryGuess | None = None
+    confidence = cls.confidence
+    if cls.level1:
+        cat = CategoryGuess(level1=cls.level1, level2=cls.level2, level3=cls.level3, confidence=cls.confidence)
+        reasons.append(f"分类模型：{_label(cls.level1, cls.level2, cls.level3)}（置信度{cls.confidence:.2f}）")
+    else:
+        reasons.append("分类模型：文本过短、无实际内容或无法识别")
+
+    # -- keyword rules ------------------------------------------------------------------------
+    hit = _keyword_rule(plain, profile) if cls.level1 else None
+    if hit and hit[0].category is not None:
+        rule, kw = hit
+        rc = rule.category
+        assert rc is not None
+        agrees = cat is not None and cat.level1 == rc.level1
+        unsure = cls.confidence < threshold
+        if agrees or unsure:
+            keep_deeper = agrees and cat is not None and (rc.level2 is None or rc.level2 == cat.level2)
+            level2 = rc.level2 or (cat.level2 if agrees and cat else None)
+            level3 = rc.level3 or (cat.level3 if keep_deeper and cat else None)
+            if not agrees:
+                prior = next((a.confidence for a in cls.alternatives if a.level1 == rc.level1), 0.0)
+                confidence = max(prior, KEYWORD_CONFIDENCE)
+            cat = CategoryGuess(level1=rc.level1, level2=level2, level3=level3, confidence=confidence)
+            reasons.append(f"关键词“{kw}”：归入{_label(cat.level1, cat.level2, cat.level3)}")
+        else:
+            reasons.append(f"关键词“{kw}”指向{rc.label()}，但模型把握较大，未采用")
+
+    lead: Department | None = None
+    co: list[Department] = []
+    joint = False
+    if cat is not None:
+        entry = matrix_entry(profile, cat)
+        if entry is not None:
+            lead = profile.department(entry.lead)
+            co = [profile.department(c) for c in entry.co]
+            joint = entry.joint
+            what = f"职责清单：{entry.label()} → 主办{lead.short}"
+            if co:
+                what += "，协办" + "、".join(d.short for d in co)
+            reasons.append(what)
+            if joint:
+                reasons.append("一哨联办：各协办单位分别签收、答复，全部答复后方可办结")
+        if (
+            hit
+            and hit[0].lead
+            and hit[0].category is not None
+            and hit[0].category.matches(cat.level1, cat.level2, cat.level3)
+        ):
+            rule_lead = profile.department(hit[0].lead)
+            if lead is None or rule_lead.id != lead.id:
+                if lead is not None and all(d.id != lead.id for d in co):
+                    co.insert(0, lead)
+                lead = rule_lead
+                reasons.append(f"关键词“{hit[1]}”：主办单位改为{rule_lead.short}")
+            co = [d for d in co if d.id != lead.id]
+            for c in hit[0].co:
+                if c != lead.id and all(d.id != c for d in co):
+                    co.append(profile.department(c))
+
+    # -- place ------------------------------------------------------------------------------------
+    town: Town | None = None
+    if location_town:
+        town = profile.town(location_town)
+        if town is None:
+            reasons.append(f"地点“{location_town}”不在本县地名库中，未加属地")
+        else:
+            found = location_town
+    else:
+        located = profile.find_town_in_text(plain)
+        if located:
+            town, found = located
+    if town is not None and cat is not None:
+        tdept = profile.town_department(town.id)
+        rules = profile.routing.place_rules
+        if tdept is None:
+            pass
+        elif _matches_any(rules.no_town, cat):
+            reasons.append(f"属地：{town.name}（“{found}”），全县统一办理事项，不加属地")
+        elif _matches_any(rules.town_leads, cat):
+            if lead is not None and lead.id != tdept.id and all(d.id != lead.id for d in co):
+                co.insert(0, lead)
+            lead = tdept
+            co = [d for d in co if d.id != tdept.id]
+            reasons.append(f"属地主办：{town.name}（“{found}”），该类事项由镇街牵头")
+        elif (lead is None or lead.id != tdept.id) and all(d.id != tdept.id for d in co):
+            co.append(tdept)
+            reasons.append(f"属地协办：{town.name}（“{found}”）")
+
+    grid = profile.grid_in_text(plain)
+    flags = linkage_flags(text, profile=profile, category=cat)
+    if flags:
+        reasons.append("六方联动：" + "、".join(flags))
+
+    needs = cat is None or lead is None or confidence < threshold
+    if cat is not None and confidence < threshold:
+        reasons.append(f"置信度{confidence:.2f}低于阈值{threshold:.2f}，转派单员人工派单")
+    elif cat is None:
+        reasons.append("无法判断诉求类别，转派单员人工派单")
+
+    return RouteSuggestion(
+        category=cat,
+        lead_department=_ref(lead) if lead else None,
+        co_departments=[_ref(d) for d in co],
+        joint=joint,
+        town=town.id if town else None,
+        grid=grid,
+        confidence=round(confidence, 4),
+        needs_dispatcher=needs,
+        linkage=flags,
+        reasons=reasons,
+    )
