@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.core.db import Base, utcnow
@@ -39,6 +39,13 @@ class TicketStatus(StrEnum):
     awaiting_callback = "待回访"
     closed = "已办结"
     withdrawn = "已撤单"
+    returned = "已退单"  # the department sent it back as misrouted; waits for the dispatcher (改派)
+    merged = "已并单"  # folded into an earlier ticket about the same matter
+
+
+TERMINAL_STATUSES = frozenset({TicketStatus.closed, TicketStatus.withdrawn, TicketStatus.merged})
+# Tickets a department is working on: deadlines run and the scheduler watches them.
+WORKING_STATUSES = frozenset({TicketStatus.dispatched, TicketStatus.signed, TicketStatus.in_progress})
 
 
 class Ticket(Base):
@@ -70,6 +77,23 @@ class Ticket(Base):
     needs_dispatcher: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     linkage_flags: Mapped[list[str] | None] = mapped_column(JSON)
     reply_due_at: Mapped[datetime | None] = mapped_column()
+    # Workflow (issue 3): deadlines, escalation, repeats, callback outcome.
+    dispatched_at: Mapped[datetime | None] = mapped_column()
+    sign_due_at: Mapped[datetime | None] = mapped_column()
+    complete_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None] = mapped_column()
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    rework_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    extension_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    extension_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    satisfaction: Mapped[str | None] = mapped_column(String(8))
+    repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    repeat_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    grid: Mapped[str | None] = mapped_column(String(32))
+    # Optimistic lock: two staff acting on one ticket at once get a 409, not a lost update.
+    version_id: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(64), default="bot")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -78,6 +102,21 @@ class Ticket(Base):
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
     )
+    assignments: Mapped[list[TicketAssignment]] = relationship(
+        back_populates="ticket", order_by="TicketAssignment.id", cascade="all, delete-orphan"
+    )
+    supervisions: Mapped[list[Supervision]] = relationship(
+        back_populates="ticket", order_by="Supervision.id", cascade="all, delete-orphan"
+    )
+    # post_update: two tickets may point at each other during a merge; write the links in a second step.
+    repeat_of: Mapped[Ticket | None] = relationship(remote_side=[id], foreign_keys=[repeat_of_id], post_update=True)
+    merged_into: Mapped[Ticket | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id], post_update=True)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    @property
+    def active_assignments(self) -> list[TicketAssignment]:
+        return [a for a in self.assignments if a.active]
 
 
 class TicketEvent(Base):
@@ -116,3 +155,89 @@ class TicketCounter(Base):
 
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AssignmentStatus(StrEnum):
+    pending = "待签收"
+    signed = "已签收"
+    in_progress = "办理中"
+    replied = "已答复"
+    returned = "已退单"
+
+
+class TicketAssignment(Base):
+    """One department's part of a ticket. 一哨联办: every required department signs and replies."""
+
+    __tablename__ = "ticket_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    department_id: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(8))  # lead 主办 | co 协办
+    required: Mapped[bool] = mapped_column(Boolean, default=True)  # must reply before the ticket is 已答复
+    status: Mapped[str] = mapped_column(String(8), default=AssignmentStatus.pending)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    sign_due_at: Mapped[datetime | None] = mapped_column()
+    signed_at: Mapped[datetime | None] = mapped_column()
+    signed_by: Mapped[str | None] = mapped_column(String(64))
+    replied_at: Mapped[datetime | None] = mapped_column()
+    replied_by: Mapped[str | None] = mapped_column(String(64))
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="assignments")
+
+
+class Notification(Base):
+    """Something a person must see: 双交办 copies, deadline warnings, overdue notices, 督办."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    recipient_kind: Mapped[str] = mapped_column(String(16))  # leader | department | role
+    recipient_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    # Scheduler jobs run again and again: one warning per deadline, not one per run.
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column()
+
+
+class Supervision(Base):
+    """提级督办: one escalation step with its 督办函 addressed to the department."""
+
+    __tablename__ = "supervisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    reason_kind: Mapped[str] = mapped_column(String(16))  # overdue | rework | dissatisfied | extension | manual
+    reason: Mapped[str] = mapped_column(Text)
+    department_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    due_at: Mapped[datetime | None] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="supervisions")
+
+    @property
+    def letter_no(self) -> str:
+        return f"建湖12345督〔{self.created_at.year}〕{self.id}号"
+
+
+class TicketLinkage(Base):
+    """六方联动: a ticket flagged for a partner (110, 政法委, 信访, 纪委, 行政执法监督, 网格)."""
+
+    __tablename__ = "ticket_linkages"
+    __table_args__ = (UniqueConstraint("ticket_id", "partner"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    partner: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    grid: Mapped[str | None] = mapped_column(String(32))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    flagged_on: Mapped[date] = mapped_column(Date, index=True)  # county-local day of the daily push list
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.core.db import utcnow
 from api.core.settings import get_settings
+from api.org.profile import org_profile
 from api.tickets import deadlines
+from api.tickets.config import backoffice_settings
 from api.tickets.models import (
     IdempotencyRecord,
     Ticket,
@@ -51,7 +53,9 @@ def next_ticket_no(*, db_session: Session, now: datetime) -> str:
 
 def get_by_no(*, db_session: Session, ticket_no: str) -> Ticket | None:
     return db_session.scalar(
-        select(Ticket).where(Ticket.ticket_no == ticket_no).options(selectinload(Ticket.events))
+        select(Ticket).where(Ticket.ticket_no == ticket_no).options(
+            selectinload(Ticket.events), selectinload(Ticket.assignments), selectinload(Ticket.supervisions)
+        )
     )
 
 
@@ -72,10 +76,11 @@ def record_event(
     to_status: str | None = None,
     note: str | None = None,
     data: dict | None = None,
+    created_at: datetime | None = None,
 ) -> TicketEvent:
     event = TicketEvent(
         ticket=ticket, action=action, actor=actor, from_status=from_status, to_status=to_status,
-        note=note, data=data,
+        note=note, data=data, created_at=created_at or utcnow(),
     )
     db_session.add(event)
     return event
@@ -96,35 +101,69 @@ def _replay(db_session: Session, key: str, digest: str) -> Ticket | None:
 
 
 def create(
-    *, db_session: Session, ticket_in: TicketIn, idempotency_key: str, actor: str
+    *, db_session: Session, ticket_in: TicketIn, idempotency_key: str, actor: str,
+    now: datetime | None = None, extra: dict | None = None, category: tuple[str, str | None] | None = None,
 ) -> tuple[Ticket, bool]:
-    """Create a ticket once per Idempotency-Key. Returns (ticket, created)."""
+    """Create a ticket once per Idempotency-Key. Returns (ticket, created).
+
+    Then: classification and routing (智能派单), 六方联动 flags, repeat detection, SLA deadlines,
+    and — when the route is confident — dispatch with its 双交办 copy to the leader in charge.
+    """
     digest = request_hash(ticket_in)
     existing = _replay(db_session, idempotency_key, digest)
     if existing is not None:
         return existing, False
 
-    from api.tickets import flows  # routing and linkage live beside the workflow
+    from api.tickets import flows, workflow_service  # side effects live beside the workflow
 
-    now = utcnow()
+    now = now or utcnow()
     ticket = Ticket(
         ticket_no=next_ticket_no(db_session=db_session, now=now),
         status=TicketStatus.accepted,
         created_at=now,
         created_by=actor,
+        extra=dict(extra or {}),
         **ticket_in.model_dump(exclude={"notify_conversation"}),
     )
     if ticket.anonymous:
         ticket.citizen_name = None
-    flows.classify_and_route(ticket=ticket)
-    ticket.reply_due_at = deadlines.reply_due(now, ticket.demand_type, flows.reply_days())
+    route = flows.classify_and_route(ticket=ticket)
+    ticket.extra = {**ticket.extra, "route": {"joint": route.joint, "reasons": route.reasons}}
+    if category is not None and category[0] and ticket.category_level1 != category[0]:
+        # A channel that already knows the category (Open311 service code) wins over the model;
+        # the route is then a guess about a different matter, so the dispatcher decides.
+        ticket.category_level1, ticket.category_level2, ticket.category_level3 = category[0], category[1], None
+        ticket.needs_dispatcher = True
+    elif category is not None and category[1] and ticket.category_level2 != category[1]:
+        ticket.category_level2, ticket.category_level3 = category[1], None
     db_session.add(ticket)
     db_session.flush()
     db_session.add(IdempotencyRecord(key=idempotency_key, request_hash=digest, ticket_id=ticket.id))
+    flags = flows.apply_linkage(db_session=db_session, ticket=ticket, now=now, route=route)
+    policy = org_profile().sla
+    ticket.reply_due_at, ticket.complete_due_at = deadlines.policy_deadlines(
+        start=now, demand_type=ticket.demand_type, urgency=ticket.urgency, policy=policy
+    )
     record_event(
         db_session=db_session, ticket=ticket, action="create", actor=actor, to_status=ticket.status,
-        note=f"经{ticket.channel}渠道受理", data={"idempotency_key": idempotency_key},
+        note=f"经{ticket.channel}渠道受理", data={
+            "idempotency_key": idempotency_key, "route": {
+                "lead": route.lead_department, "co": route.co_departments, "confidence": route.confidence,
+                "needs_dispatcher": ticket.needs_dispatcher, "reasons": route.reasons,
+            }, "linkage": flags,
+        },
     )
+    flows.link_repeat(db_session=db_session, ticket=ticket, now=now, actor="system")
+    if not ticket.needs_dispatcher and ticket.lead_department and backoffice_settings().auto_dispatch:
+        workflow_service.assign(
+            db_session=db_session, ticket=ticket, lead=ticket.lead_department, co=ticket.co_departments or [],
+            joint=route.joint, now=now,
+        )
+        record_event(
+            db_session=db_session, ticket=ticket, action="dispatch", actor="system", from_status=TicketStatus.accepted,
+            to_status=ticket.status, note=f"智能派单（置信度{route.confidence or 0:.2f}）",
+            data={"lead": ticket.lead_department, "co": ticket.co_departments},
+        )
     try:
         db_session.commit()
     except IntegrityError:

@@ -1,0 +1,146 @@
+"""The slice of the county profile the back office needs: departments, leaders, SLA, grids, taxonomy.
+
+Built from api.county.load_profile (validated YAML in county/<name>/). Routing and linkage *rules*
+are applied by api.routing; the back office needs the organisation, the clock and the grids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from api.core.settings import get_settings
+
+URGENCIES = ("普通", "紧急", "特急")
+
+
+class ProfileError(ValueError):
+    """The county profile is missing a file or has a value the back office cannot use."""
+
+
+@dataclass(frozen=True)
+class DepartmentSpec:
+    id: str
+    code: str
+    name: str
+    short: str
+    kind: str
+    leader: str | None
+    town: str | None
+    duties: str | None
+
+
+@dataclass(frozen=True)
+class LeaderSpec:
+    id: str
+    name: str
+    title: str
+    portfolio: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    warn_before_hours: float
+    sign_in_hours: dict[str, float]
+    # demand type -> urgency -> (reply_days, complete_days)
+    deadlines: dict[str, dict[str, tuple[float, float]]]
+    extension_max_days: int
+    extension_max_requests: int
+
+    def days(self, demand_type: str, urgency: str) -> tuple[float, float]:
+        by_urgency = self.deadlines.get(demand_type) or self.deadlines.get("complaint") or {}
+        return by_urgency.get(urgency) or by_urgency.get("普通") or (1, 5)
+
+
+@dataclass(frozen=True)
+class Village:
+    name: str
+    grid: str
+    town_id: str
+    town_name: str
+
+
+@dataclass(frozen=True)
+class LinkagePartner:
+    id: str
+    name: str
+    department: str | None
+    urgent: bool
+
+
+@dataclass(frozen=True)
+class OrgProfile:
+    departments: dict[str, DepartmentSpec]
+    leaders: dict[str, LeaderSpec]
+    sla: SlaPolicy
+    villages: tuple[Village, ...]
+    towns: dict[str, str]  # town id -> name
+    town_aliases: dict[str, str] = field(default_factory=dict)  # any name/alias -> town id
+    no_town: tuple[dict, ...] = ()
+    partners: dict[str, LinkagePartner] = field(default_factory=dict)
+    taxonomy: tuple[tuple[str, str, str], ...] = ()
+
+    def department_by_name(self, name: str) -> DepartmentSpec | None:
+        for dept in self.departments.values():
+            if name in (dept.id, dept.short, dept.name, dept.code):
+                return dept
+        return None
+
+    def town_department(self, town: str | None) -> DepartmentSpec | None:
+        town_id = self.town_aliases.get(town or "")
+        return next((d for d in self.departments.values() if d.kind == "属地" and d.town == town_id), None)
+
+
+def load_org_profile(folder: Path) -> OrgProfile:
+    """Build the back office's view from the validated county profile (api.county.load_profile)."""
+    from api.county import ProfileError as CountyProfileError
+    from api.county import load_profile
+
+    try:
+        county = load_profile(folder)
+    except CountyProfileError as exc:
+        raise ProfileError(f"县级配置有误：{exc}") from exc
+    leaders = {x.id: LeaderSpec(id=x.id, name=x.name, title=x.title, portfolio=tuple(x.portfolio)) for x in county.leaders}
+    departments = {
+        x.id: DepartmentSpec(id=x.id, code=x.code, name=x.name, short=x.short, kind=x.kind, leader=x.leader,
+                             town=x.town, duties=x.duties or None)
+        for x in county.departments
+    }
+    villages: list[Village] = []
+    towns: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    for town in county.gazetteer.towns:
+        towns[town.id] = town.name
+        for alias in (town.id, town.name, *town.aliases):
+            aliases[alias] = town.id
+        villages += [Village(name=v.name, grid=v.grid, town_id=town.id, town_name=town.name) for v in town.villages]
+    sla = county.sla
+    policy = SlaPolicy(
+        warn_before_hours=sla.warn_before_hours,
+        sign_in_hours={u: v.sign_in_hours for u, v in sla.urgencies.items()},
+        deadlines={t: {u: (d.reply_days, d.complete_days) for u, d in row.items()} for t, row in sla.deadlines.items()},
+        extension_max_days=sla.extension.max_days,
+        extension_max_requests=sla.extension.max_requests,
+    )
+    return OrgProfile(
+        departments=departments, leaders=leaders, sla=policy,
+        villages=tuple(sorted(villages, key=lambda v: -len(v.name))), towns=towns, town_aliases=aliases,
+        no_town=tuple(x.model_dump() for x in county.routing.place_rules.no_town),
+        partners={p.id: LinkagePartner(id=p.id, name=p.name, department=p.department, urgent=p.urgent)
+                  for p in county.linkage.partners},
+        taxonomy=tuple(county.taxonomy.rows),
+    )
+
+
+@lru_cache(maxsize=4)
+def _cached(folder: str) -> OrgProfile:
+    return load_org_profile(Path(folder))
+
+
+def org_profile() -> OrgProfile:
+    return _cached(str(get_settings().county_profile_dir))
+
+
+def clear_cache() -> None:
+    _cached.cache_clear()
