@@ -1,0 +1,102 @@
+"""The one HTTP client from the action server to the Minsheng API.
+
+Sync (httpx.Client) for the outbox thread, async (httpx.AsyncClient) for actions, same rules:
+bearer service token, Idempotency-Key on filing, errors split into "try again later"
+(ApiUnavailable: connection refused, timeout, 5xx) and "the API said no" (ApiRejected: 4xx).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+DEFAULT_TOKEN = "dev-service-token"
+TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+class ApiUnavailable(Exception):
+    """The API could not be reached or failed on its side: retry later."""
+
+
+class ApiRejected(Exception):
+    """The API refused the request (4xx): retrying the same request will not help."""
+
+    def __init__(self, status_code: int, detail: Any) -> None:
+        super().__init__(f"{status_code}: {detail}")
+        self.status_code = status_code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class FiledTicket:
+    data: dict[str, Any]
+    replay: bool  # 200: the same Idempotency-Key was filed before
+
+    @property
+    def ticket_no(self) -> str:
+        return str(self.data.get("ticket_no", ""))
+
+
+def api_url() -> str:
+    return os.environ.get("MINSHENG_API_URL", DEFAULT_API_URL).rstrip("/")
+
+
+def _headers(idempotency_key: str | None = None) -> dict[str, str]:
+    token = os.environ.get("MINSHENG_SERVICE_TOKEN", DEFAULT_TOKEN)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+    return headers
+
+
+def _result(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code >= 500:
+        raise ApiUnavailable(f"API answered {response.status_code}")
+    if response.status_code >= 400:
+        try:
+            detail = response.json().get("detail")
+        except ValueError:
+            detail = response.text[:200]
+        raise ApiRejected(response.status_code, detail)
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ApiUnavailable("API answered with a body that is not JSON") from exc
+
+
+def file_ticket_sync(payload: Mapping[str, Any], idempotency_key: str) -> FiledTicket:
+    try:
+        with httpx.Client(timeout=TIMEOUT) as client:
+            response = client.post(f"{api_url()}/api/v1/tickets", json=dict(payload), headers=_headers(idempotency_key))
+    except httpx.HTTPError as exc:
+        raise ApiUnavailable(str(exc)) from exc
+    return FiledTicket(_result(response), replay=response.status_code == 200)
+
+
+async def file_ticket(payload: Mapping[str, Any], idempotency_key: str) -> FiledTicket:
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+            response = await client.post(
+                f"{api_url()}/api/v1/tickets", json=dict(payload), headers=_headers(idempotency_key)
+            )
+    except httpx.HTTPError as exc:
+        raise ApiUnavailable(str(exc)) from exc
+    return FiledTicket(_result(response), replay=response.status_code == 200)
+
+
+async def request_handoff(conversation_id: str, reason: str, note: str) -> dict[str, Any]:
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+            response = await client.post(
+                f"{api_url()}/api/v1/conversations/{conversation_id}/handoff",
+                json={"reason": reason, "note": note},
+                headers=_headers(),
+            )
+    except httpx.HTTPError as exc:
+        raise ApiUnavailable(str(exc)) from exc
+    return _result(response)

@@ -1,0 +1,598 @@
+"""What one citizen message changes in the intake report.
+
+Pure logic (no Rasa SDK objects) so every rule here is unit-tested in
+tests/rasa/test_intake_logic.py. `actions/intake.py` wraps it as the form validation action.
+
+Principles, as a trained operator works:
+- take every detail the message contains, whatever was asked (no question asked twice);
+- never overwrite what the citizen already said unless they correct it;
+- a message that is chitchat, a request for a human or "算了" is left to the dialogue rules;
+- an answer that cannot be used gets a reason and the question again, at most twice, then a
+  human is offered (CappedFailuresFormValidationAction).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from actions.report import ANONYMOUS, NO_CORRECTION, NO_LOCATION, NOT_APPLICABLE, UNKNOWN
+from bot.gazetteer import GENERIC_DETAIL_RE, AddressMatch, match_address
+from bot.numbers import find_phone_candidates, normalize_digits, parse_phone
+from bot.parsing import (
+    COMPOUND_SURNAMES,
+    SURNAMES,
+    answer_confidential,
+    chinese_punctuation,
+    clean_description,
+    correction_target,
+    demand_type_from_text,
+    extract_anonymous,
+    extract_confidential,
+    extract_name,
+    extract_time,
+    has_substance,
+    is_gibberish,
+    is_unknown,
+)
+from bot.timeparse import incident_date
+
+DEMAND_INTENTS = ("complaint", "consultation", "help_request", "report", "suggestion", "praise")
+# Intents the dialogue rules answer while the form waits (the form then repeats its question).
+RULE_INTENTS = (
+    "chitchat",
+    "out_of_scope",
+    "bot_challenge",
+    "stop",
+    "human_handoff",
+    "greet",
+    "thanks",
+    "nlu_fallback",
+)
+MIN_RULE_CONFIDENCE = 0.45
+
+LOCATION_SLOTS = ("location", "location_town", "location_detail")
+AFFIRM_RE = re.compile(
+    r"^(?:确认提交|确认|提交|对的?|是的?|没错|没问题|可以|好的?|行|嗯+|ok|对对|就这样|没有问题|都对|正确)",
+    re.IGNORECASE,
+)
+USE_CALLER_RE = re.compile(r"^(?:是的?|对的?|可以|就用(?:这个|现在这个|这个号)?|用这个|好的?|行|嗯+|没问题|就这个)")
+NEW_NUMBER_RE = re.compile(r"(?:不是|不用|换一个|换个|另外|别的|不对|不行|不要)")
+CORRECTION_WORD_RE = re.compile(r"(说错了|写错了|搞错了|记错了|弄错了|不对|错了|改一下|改成|改为|更正|修改|应该是)")
+NO_PLACE_RE = re.compile(r"(没有具体地点|不涉及|没有地点|没地点|不是具体地方|不需要地址|没有固定|全县|到处都)")
+PLACE_FILLER_RE = re.compile(
+    r"^(?:就|是|在|就在|是在|位置在|地址是|地点是|地址在|我家住|我住|我家在|住在|我们那边|那边是)+"
+)
+
+
+@dataclass
+class Turn:
+    text: str
+    intent: str | None
+    confidence: float
+    requested_slot: str | None
+    slots: Mapping[str, Any]
+    caller_number: str | None = None
+    activating: bool = False  # the message that started the intake
+    ranking: list[tuple] = field(default_factory=list)  # [(intent, confidence)], best first
+
+
+@dataclass
+class Outcome:
+    updates: dict[str, Any] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    failed: str | None = None  # the requested slot could not be filled from this answer
+    reason: str | None = None  # why, for the failure message
+    skip: bool = False  # leave the message to the dialogue rules (form rejects)
+    corrected: bool = False
+
+
+FORM_SLOTS = (
+    "description",
+    "location",
+    "location_town",
+    "location_detail",
+    "incident_time",
+    "citizen_name",
+    "phone",
+    "confidential",
+    "correction_request",
+    "report_confirmed",
+)
+NO_TIME_TYPES = ("consultation", "suggestion")
+
+
+def next_slot(slots: Mapping[str, Any]) -> str | None:
+    """The next question: the first empty slot in the domain's order.
+
+    Questions that do not apply hold a sentinel value (UNKNOWN, NOT_APPLICABLE,
+    NO_CORRECTION) so that Rasa's own choice after an interruption (chitchat, a human
+    handing back) is the same as this one.
+    """
+    return next((name for name in FORM_SLOTS if slots.get(name) is None), None)
+
+
+def sentinels(slots: Mapping[str, Any]) -> dict[str, Any]:
+    """Sentinel values for questions that do not apply to this report."""
+    out: dict[str, Any] = {}
+    loc = slots.get("location")
+    if loc in (UNKNOWN, NO_LOCATION):
+        for key in ("location_town", "location_detail"):
+            if slots.get(key) is None:
+                out[key] = UNKNOWN
+    elif (
+        loc
+        and slots.get("location_town")
+        and slots.get("location_detail") is None
+        and slots.get("location_town") == UNKNOWN
+    ):
+        out["location_detail"] = loc
+    if (
+        slots.get("demand_type") in ("consultation", "suggestion", "praise")
+        and slots.get("location_town")
+        and slots.get("location_detail") is None
+    ):
+        out["location_detail"] = UNKNOWN  # the town is enough for a question or a suggestion
+    if slots.get("demand_type") in NO_TIME_TYPES and slots.get("incident_time") is None:
+        out["incident_time"] = NOT_APPLICABLE
+    if slots.get("demand_type") not in NO_TIME_TYPES and slots.get("incident_time") == NOT_APPLICABLE:
+        out["incident_time"] = None  # corrected to a type where the time matters
+    if slots.get("correction_request") is None and not slots.get("correction_pending"):
+        out["correction_request"] = NO_CORRECTION
+    return out
+
+
+def _set_address(out: dict[str, Any], match: AddressMatch, text_location: str | None = None) -> None:
+    out["location"] = text_location or match.location
+    out["location_town"] = match.town
+    out["location_detail"] = match.detail
+
+
+def _clean_place_answer(text: str, match: AddressMatch) -> str:
+    t = match.corrected_text if match.found else text
+    t = re.sub(r"[。！!？?～~…\s]+$", "", t.strip())
+    t = PLACE_FILLER_RE.sub("", t)
+    t = re.sub(r"(?:这边|那边|附近|这块|那块|那里|这里|的)+$", lambda m: m.group(0) if len(t) <= 4 else "", t)
+    return t.strip("，, ")
+
+
+_PLACE_SUFFIX_RE = re.compile(r"(村|镇|小区|社区|街道|路|街|花园|家园|新村|号楼|单元|组)$")
+
+
+_KIN_RE = re.compile(r"(妈妈|爸爸|奶奶|爷爷|阿姨|叔叔|师傅|先生|女士|大爷|大妈|老师|家长)$")
+
+
+def plausible_name(bare: str) -> bool:
+    """A short answer to "怎么称呼您" that can be a way to address someone: 王小明, 老李,
+    小明妈妈, 张师傅 — not 今天早上, 育才小区 or 不用了."""
+    if not re.fullmatch(r"[\u4e00-\u9fa5]{2,5}", bare):
+        return False
+    if re.search(
+        r"(什么|为什么|干嘛|怎么|不知|不用|不要|需要|可以|好的|是的|没有|知道|清楚|时候|天|早上|晚上|上午|下午|月|年|号|点)",
+        bare,
+    ):
+        return False
+    if _PLACE_SUFFIX_RE.search(bare) or match_address(bare).found:
+        return False
+    return bool(bare[0] in SURNAMES or bare.startswith(COMPOUND_SURNAMES) or bare[0] in "老小" or _KIN_RE.search(bare))
+
+
+def residual(text: str) -> str:
+    """The words left once phone numbers and their lead-ins are taken out."""
+    t = normalize_digits(text)
+    for cand in sorted(find_phone_candidates(text), key=lambda c: c.start, reverse=True):
+        t = t[: cand.start] + t[cand.end :]
+    t = re.sub(r"(?:我的|联系)?(?:手机号码|电话号码|手机号|手机|电话|号码|联系方式)(?:是|为)?", "", t)
+    return re.sub(r"[\s，,。.！!？?：:；;、]+", "", t)
+
+
+def process(turn: Turn) -> Outcome:
+    """Apply one message to the report."""
+    text = (turn.text or "").strip()
+    slots = dict(turn.slots)
+    out = Outcome()
+    requested = turn.requested_slot
+
+    if (
+        requested == "report_confirmed"
+        and (turn.intent == "affirm" or AFFIRM_RE.match(text))
+        and not CORRECTION_WORD_RE.search(text)
+    ):
+        out.updates["report_confirmed"] = True
+        return out
+
+    rule_intent = turn.intent in RULE_INTENTS and (
+        turn.confidence >= MIN_RULE_CONFIDENCE or turn.intent == "nlu_fallback"
+    )
+    # A rule intent is left to the rules unless the message carries what was asked
+    # ("好的，138…" is not chitchat); low-confidence real words are tried as an answer.
+    low_confidence_words = turn.intent == "nlu_fallback" and not is_gibberish(text)
+    if rule_intent and not _carries_requested(turn, text) and not low_confidence_words:
+        out.skip = True
+        return out
+
+    if text.startswith("/"):
+        text = ""  # a button payload such as /affirm carries no words
+
+    # Corrections: "电话错了是139…", "地址说错了，是建阳镇的", or the 我要修改 button.
+    at_readback = requested in ("report_confirmed", "correction_request")
+    wants_correction = (turn.intent == "correct" and turn.confidence >= 0.5) or bool(CORRECTION_WORD_RE.search(text))
+    if at_readback or (wants_correction and not turn.activating and _has_report(slots)):
+        _apply_correction(turn, text, slots, out)
+        _finish(slots, out)
+        return out
+
+    _extract_everything(turn, text, slots, out)
+    _answer_requested(turn, text, slots, out)
+    _finish(slots, out)
+    return out
+
+
+def _finish(slots: Mapping[str, Any], out: Outcome) -> None:
+    out.updates.update(sentinels({**slots, **out.updates}))
+    if "incident_time" in out.updates:
+        # Resolved now, when "昨天" means yesterday: a retry tomorrow must send the same report.
+        day = incident_date(out.updates["incident_time"])
+        out.updates["incident_date"] = day.isoformat() if day else None
+
+
+def _has_report(slots: Mapping[str, Any]) -> bool:
+    return bool(slots.get("description"))
+
+
+def _carries_requested(turn: Turn, text: str) -> bool:
+    req = turn.requested_slot
+    if req == "phone":
+        return parse_phone(text) is not None
+    if req in LOCATION_SLOTS:
+        return match_address(text, strict=True).found
+    if req == "citizen_name":
+        return bool(extract_name(text) or extract_anonymous(text))
+    return False
+
+
+def _extract_everything(turn: Turn, text: str, slots: dict[str, Any], out: Outcome) -> None:
+    """Fill every empty slot the message gives a value for."""
+    up = out.updates
+    if not text:
+        return
+    if not slots.get("demand_type"):
+        dtype = turn.intent if turn.intent in DEMAND_INTENTS and turn.confidence >= 0.4 else None
+        if dtype:
+            up["demand_type"] = dtype
+    phone = parse_phone(text)
+    if phone and phone.value and not slots.get("phone"):
+        up["phone"] = phone.value
+    match = match_address(text, strict=turn.requested_slot not in LOCATION_SLOTS)
+    if match.found:
+        if not slots.get("location"):
+            # The answer to "在哪里" is kept as said; elsewhere only the place names.
+            text_loc = _clean_place_answer(text, match) if turn.requested_slot == "location" else None
+            if text_loc and len(text_loc) > 40:
+                text_loc = None
+            if text_loc and match.town and match.town not in text_loc:
+                text_loc = match.town + text_loc  # "水韵华庭" -> "近湖街道水韵华庭"
+            _set_address(up, match, text_loc)
+        else:
+            if not slots.get("location_town") and match.town:
+                up["location_town"] = match.town
+                loc = slots["location"]
+                if match.town not in loc:
+                    up["location"] = match.town + loc
+            detail = slots.get("location_detail")
+            vague = detail in (None, UNKNOWN) or detail == slots.get("location_town")
+            if match.detail and vague and match.detail not in slots["location"]:
+                # A village/estate/road named later makes the address more precise.
+                up["location_detail"] = match.detail
+                town = up.get("location_town") or slots.get("location_town") or ""
+                up["location"] = f"{town if town != UNKNOWN else ''}{match.detail}"
+    elif slots.get("location") not in (None, UNKNOWN, NO_LOCATION):
+        _add_house_number(text, slots, up)
+    if not slots.get("incident_time"):
+        when = extract_time(text)
+        if when:
+            answer = re.sub(r"[。！!？?\s]+$", "", text.strip())
+            # The answer to "什么时候" is kept as said ("上个礼拜开始的").
+            up["incident_time"] = answer if turn.requested_slot == "incident_time" and len(answer) <= 10 else when
+    if not slots.get("citizen_name"):
+        if extract_anonymous(text):
+            up["citizen_name"] = ANONYMOUS
+        else:
+            name = extract_name(text, asked=turn.requested_slot == "citizen_name")
+            if name:
+                up["citizen_name"] = name
+    if slots.get("confidential") is None:
+        conf = extract_confidential(text)
+        if conf is not None:
+            up["confidential"] = conf
+    if (
+        not slots.get("description")
+        and turn.requested_slot in (None, "description")
+        and has_substance(text)
+        and not is_gibberish(text)
+    ):
+        # ASR homophones of place names ("建洋镇") are written as the real names.
+        up["description"] = clean_description(match.corrected_text or text)
+        if not slots.get("demand_type") and "demand_type" not in up:
+            # A long first message often reads as "inform" (places, phone); the matter
+            # itself still has a type: take the best demand intent in the ranking.
+            best = next((name for name, _ in turn.ranking if name in DEMAND_INTENTS), None)
+            if best:
+                up["demand_type"] = best
+    if phone and not phone.value and not slots.get("phone") and turn.requested_slot != "phone":
+        # A number that looks like a phone but is not valid: say so now, ask again later.
+        out.messages.append({"text": f"您留的电话好像不对：{phone.error}。"})
+
+
+def _add_house_number(text: str, slots: Mapping[str, Any], up: dict[str, Any]) -> None:
+    """ "5栋" / "3号楼2单元" said after the estate: it completes the address."""
+    bare = residual(text)
+    m = GENERIC_DETAIL_RE.fullmatch(bare)
+    if not m or m.group(1):
+        return
+    location = slots["location"]
+    if bare in location:
+        return
+    up["location"] = location + bare
+    detail = slots.get("location_detail")
+    up["location_detail"] = (detail + bare) if detail and detail != UNKNOWN else bare
+
+
+def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome) -> None:
+    """The question that was asked: accept a usable answer or explain why not."""
+    req = turn.requested_slot
+    up = out.updates
+    if req is None or req in up or turn.activating:
+        return
+    merged = {**slots, **up}
+    if req == "description":
+        if merged.get("description"):
+            return
+        out.failed, out.reason = (
+            req,
+            ("我没太听明白，" if is_gibberish(text) else "麻烦您说得具体一点，") + "比如是什么地方、出了什么问题。",
+        )
+        return
+    if req == "location":
+        if merged.get("location"):
+            return
+        no_place_ok = merged.get("demand_type") in ("consultation", "suggestion", "praise")
+        if NO_PLACE_RE.search(text) or (no_place_ok and re.match(r"^(?:没有|没|不涉及|无)", text)):
+            up.update(location=NO_LOCATION, location_town=UNKNOWN, location_detail=UNKNOWN)
+        elif is_unknown(text):
+            up.update(location=UNKNOWN, location_town=UNKNOWN, location_detail=UNKNOWN)
+        elif up or parse_phone(text):
+            return  # the answer carried something else (e.g. the phone): ask the place again
+        elif not is_gibberish(text) and len(re.findall(r"[\u4e00-\u9fa5]", residual(text))) >= 2 and len(text) <= 40:
+            place = _clean_place_answer(text, match_address(text))
+            up.update(location=place, location_detail=place)
+        else:
+            out.failed, out.reason = req, "不好意思，地点我没听清。"
+        return
+    if req == "location_town":
+        if merged.get("location_town"):
+            return
+        if is_unknown(text):
+            up["location_town"] = UNKNOWN
+        else:
+            out.failed, out.reason = (
+                req,
+                "这个镇（街道）名我没对上，建湖有近湖街道、钟庄街道、上冈镇、建阳镇、高作镇等。",
+            )
+        return
+    if req == "location_detail":
+        if merged.get("location_detail"):
+            return
+        answer = match_address(text)
+        if is_unknown(text) or (answer.found and not answer.detail):
+            up["location_detail"] = UNKNOWN  # asked once; the town again adds nothing
+        elif up and not residual(text):
+            return
+        elif not is_gibberish(text) and len(text) <= 40 and re.search(r"[\u4e00-\u9fa5]", text):
+            detail = _clean_place_answer(text, match_address(text))
+            up["location_detail"] = detail
+            town = merged.get("location_town") or ""
+            up["location"] = detail if detail.startswith(town) else f"{town}{detail}"
+        else:
+            out.failed, out.reason = req, "不好意思，具体位置我没听清。"
+        return
+    if req == "incident_time":
+        if merged.get("incident_time"):
+            return
+        if is_unknown(text) or turn.intent == "deny":
+            up["incident_time"] = UNKNOWN
+        elif up:
+            return
+        elif match_address(text).found or GENERIC_DETAIL_RE.search(text):
+            out.failed, out.reason = req, "这里想问的是时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。"
+        elif turn.intent == "affirm" or AFFIRM_RE.match(text):
+            out.failed, out.reason = (
+                req,
+                "不好意思，这里需要说一下大概的时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。",
+            )
+        elif not is_gibberish(text) and len(text) <= 30 and re.search(r"[\u4e00-\u9fa5\d]", text):
+            up["incident_time"] = re.sub(r"[。！!？?\s]+$", "", text)
+        else:
+            out.failed, out.reason = req, "不好意思，时间我没听明白。"
+        return
+    if req == "citizen_name":
+        if merged.get("citizen_name"):
+            return
+        bare = re.sub(r"[\s，,。.！!]+", "", text)
+        if is_unknown(text) or re.fullmatch(r"(?:随便|都行|不说了|不想说|算了吧?|不用了)", bare):
+            up["citizen_name"] = ANONYMOUS
+        elif up:
+            return
+        elif plausible_name(bare):
+            up["citizen_name"] = bare
+        else:
+            out.failed, out.reason = req, "不好意思，称呼我没听清。"
+        return
+    if req == "phone":
+        if merged.get("phone"):
+            return
+        phone = parse_phone(text)
+        if turn.caller_number and slots.get("phone_use_caller") is None:
+            if (
+                phone is None
+                and (turn.intent == "affirm" or USE_CALLER_RE.match(text))
+                and not NEW_NUMBER_RE.search(text)
+            ):
+                up["phone"] = turn.caller_number
+                up["phone_use_caller"] = True
+                return
+            if phone is None and (turn.intent == "deny" or NEW_NUMBER_RE.search(text)):
+                up["phone_use_caller"] = False  # ask for another number, no complaint
+                return
+        if phone is None and extract_anonymous(text):
+            if not merged.get("citizen_name"):
+                up["citizen_name"] = ANONYMOUS
+            out.failed, out.reason = (
+                req,
+                ("匿名反映也需要留一个联系电话，方便承办部门回复您，号码不会告诉被反映的一方。"),
+            )
+        elif phone is None:
+            out.failed, out.reason = req, "我没听到电话号码。"
+        elif phone.error:
+            out.failed, out.reason = req, phone.error + "。"
+        return
+    if req == "confidential":
+        if merged.get("confidential") is not None:
+            return
+        answer = answer_confidential(text)
+        if answer is None and turn.intent in ("affirm", "deny"):
+            answer = turn.intent == "affirm"
+        if answer is None:
+            out.failed, out.reason = req, "不好意思，我没听明白您的意思。"
+        else:
+            up["confidential"] = answer
+        return
+    if req == "report_confirmed":
+        return
+
+
+def _apply_correction(turn: Turn, text: str, slots: dict[str, Any], out: Outcome) -> None:
+    """Change the part of the report the citizen says is wrong, or ask which part."""
+    up = out.updates
+    target = correction_target(text)
+    phone = parse_phone(text)
+    match = match_address(text, strict=True)
+    if not match.found and correction_target(text) == "location":
+        match = match_address(_after_correction_words(text))
+    name = extract_name(text) or (ANONYMOUS if extract_anonymous(text) else None)
+    if target is None:
+        # No field named: infer it from what the message contains.
+        if phone:
+            target = "phone"
+        elif match.found:
+            target = "location"
+        elif name:
+            target = "citizen_name"
+        elif demand_type_from_text(text) and demand_type_from_text(text) != slots.get("demand_type"):
+            target = "demand_type"
+        elif extract_time(text) and turn.requested_slot == "correction_request":
+            target = "incident_time"
+    if (
+        target is None
+        and re.match(r"^(?:我)?(?:再)?(?:补充|还有|另外|再说一下|顺便说一下)", text)
+        and has_substance(text)
+    ):
+        target = "description"  # "还有就是晚上十点以后特别吵": more about the matter
+    if target is None:
+        if turn.requested_slot == "correction_request" and has_substance(text) and not is_gibberish(text):
+            target = "description"
+        elif turn.requested_slot == "correction_request":
+            out.failed, out.reason = "correction_request", "不好意思，我没听明白要改哪一项。"
+            return
+        elif turn.requested_slot != "report_confirmed":
+            # Mid-form "刚才说错了，不是油烟，是噪音": note it with the matter, carry on.
+            said = _after_correction_words(text) or text
+            if slots.get("description") and has_substance(said, min_chars=2):
+                up["description"] = f"{slots['description']}（更正：{chinese_punctuation(said)}）"
+                out.messages.append({"text": "好的，我记下了。"})
+            else:
+                out.failed, out.reason = turn.requested_slot, "不好意思，您是要改哪一项呢？可以直接说正确的内容。"
+            return
+        else:
+            # "我要修改" / "不对": ask which part.
+            up["correction_pending"] = True
+            up["correction_request"] = None
+            up["report_confirmed"] = None
+            return
+    up["correction_pending"] = False
+    up["correction_request"] = NO_CORRECTION
+    up["report_confirmed"] = None
+    out.corrected = True
+    value_text = _after_correction_words(text)
+    if target == "phone":
+        if phone and phone.value:
+            up["phone"] = phone.value
+        else:
+            up["phone"] = None
+            if phone and phone.error:
+                out.messages.append({"text": f"您说的新号码不对：{phone.error}。"})
+            up["phone_use_caller"] = False
+    elif target == "location":
+        if match.found:
+            text_loc = _clean_place_answer(value_text, match_address(value_text)) if value_text else None
+            if text_loc and (len(text_loc) > 40 or not match_address(text_loc).found):
+                text_loc = None
+            loc = text_loc or match.location
+            up.update(location=loc, location_town=match.town, location_detail=match.detail)
+        else:
+            up.update(location=None, location_town=None, location_detail=None)
+    elif target == "citizen_name":
+        up["citizen_name"] = name if name else None
+        if name is None and value_text and re.fullmatch(r"[\u4e00-\u9fa5]{2,4}", value_text):
+            up["citizen_name"] = value_text
+    elif target == "incident_time":
+        up["incident_time"] = extract_time(text) or (value_text if value_text and len(value_text) <= 20 else None)
+    elif target == "confidential":
+        said = extract_confidential(text)
+        up["confidential"] = said if said is not None else not bool(slots.get("confidential"))
+    elif target == "demand_type":
+        dtype = demand_type_from_text(text)
+        if dtype:
+            up["demand_type"] = dtype
+        else:
+            up["correction_pending"] = True
+            up["correction_request"] = None
+            out.corrected = False
+    elif target == "description":
+        if value_text and has_substance(value_text):
+            addition = clean_description(value_text)
+            if re.search(r"(补充|还有|另外|再加)", text) and slots.get("description"):
+                up["description"] = f"{slots['description']}；{addition}"
+            else:
+                up["description"] = addition
+        else:
+            up["description"] = None
+    if (
+        out.corrected
+        and target == "description"
+        and up.get("description")
+        and slots.get("description")
+        and up["description"].startswith(slots["description"])
+    ):
+        out.messages.append({"text": "好的，已经补充进去了。"})
+    elif out.corrected and all(
+        v is not None
+        for k, v in up.items()
+        if k in ("phone", "location", "citizen_name", "description", "incident_time")
+    ):
+        out.messages.append({"text": "好的，已经帮您改过来了。"})
+
+
+_CORRECTION_LEAD_RE = re.compile(
+    r"^.*?(?:说错了|写错了|搞错了|记错了|弄错了|不对|错了|改一下|改成|改为|更正|修改|应该是|补充一下|补充|还有|另外)"
+    r"(?:一下)?[，,：:。\s]*(?:应该)?(?:是|为|改成|写|就是)?[，,：:\s]*"
+)
+
+
+def _after_correction_words(text: str) -> str:
+    """ "地址说错了，是建阳镇的" -> "建阳镇的"."""
+    m = _CORRECTION_LEAD_RE.match(text)
+    rest = text[m.end() :] if m else text
+    return rest.strip("，,。 ")

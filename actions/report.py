@@ -1,0 +1,154 @@
+"""The intake report: from slots to the read-back text, the API payload and its idempotency key.
+
+Pure functions (no Rasa, no HTTP) so they are unit-tested directly (tests/rasa/test_report.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from bot.numbers import phone_for_speech
+
+DEMAND_TYPES = ("complaint", "consultation", "help_request", "report", "suggestion", "praise")
+DEMAND_LABELS = {
+    "complaint": "投诉",
+    "consultation": "咨询",
+    "help_request": "求助",
+    "report": "举报",
+    "suggestion": "建议",
+    "praise": "表扬",
+}
+# Sentinel slot values: the question was asked and the citizen could not say.
+UNKNOWN = "不清楚"
+ANONYMOUS = "匿名"
+NO_LOCATION = "不涉及具体地点"
+NOT_APPLICABLE = "不涉及"  # incident_time of a consultation or suggestion
+NO_CORRECTION = "无"  # correction_request when no correction is pending
+CHINA_TZ = timezone(timedelta(hours=8))
+WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+
+REPORT_SLOTS = (
+    "demand_type",
+    "description",
+    "location",
+    "location_town",
+    "location_detail",
+    "incident_time",
+    "incident_date",
+    "citizen_name",
+    "phone",
+    "confidential",
+)
+
+
+def known(value: str | None) -> str | None:
+    """A slot value for the ticket: sentinels ("不清楚") become None."""
+    if value in (None, "", UNKNOWN, ANONYMOUS, NO_LOCATION, NOT_APPLICABLE):
+        return None
+    return value
+
+
+def build_payload(slots: Mapping[str, Any], *, conversation_id: str, channel: str) -> dict[str, Any]:
+    """The body of POST /api/v1/tickets for a confirmed report."""
+    name = slots.get("citizen_name")
+    anonymous = name == ANONYMOUS
+    location = slots.get("location") or UNKNOWN
+    return {
+        "conversation_id": conversation_id,
+        "channel": "voice" if channel == "voice" else "chat",
+        "demand_type": slots.get("demand_type") if slots.get("demand_type") in DEMAND_TYPES else "complaint",
+        "description": (slots.get("description") or "").strip(),
+        "location": location,
+        "location_town": known(slots.get("location_town")),
+        "location_detail": known(slots.get("location_detail")),
+        "incident_time": known(slots.get("incident_time")),
+        "incident_date": slots.get("incident_date") or None,
+        "citizen_name": None if anonymous else known(name),
+        "anonymous": anonymous,
+        "phone": slots.get("phone") or "",
+        "confidential": bool(slots.get("confidential")),
+        "notify_conversation": False,
+    }
+
+
+def idempotency_key(payload: Mapping[str, Any]) -> str:
+    """Same conversation + same confirmed content -> same key, whatever the delivery attempt.
+
+    `notify_conversation` is excluded: the outbox retry flips it on, and must still replay.
+    """
+    content = {k: v for k, v in payload.items() if k not in ("notify_conversation",)}
+    digest = hashlib.sha256(
+        json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    ).hexdigest()[:24]
+    conv = re.sub(r"[^A-Za-z0-9_.:-]", "_", str(payload.get("conversation_id", "")))[:80]
+    return f"rasa-{conv}-{digest}"
+
+
+def address_citizen(name: str | None) -> str:
+    """How the operator addresses the citizen in a sentence."""
+    if not name or name in (ANONYMOUS, UNKNOWN):
+        return "您"
+    return name if re.search(r"(先生|女士|小姐|阿姨|师傅|大爷|大妈|老师|大姐|大哥)$", name) else "您"
+
+
+def read_back(slots: Mapping[str, Any]) -> str:
+    """ "我跟您核对一下：…" — the whole report in the words an operator would use."""
+    dtype = DEMAND_LABELS.get(slots.get("demand_type") or "", "反映")
+    lines = [f"我跟您核对一下，您这次是{dtype}："]
+    label = {"consultation": "咨询的问题", "suggestion": "建议内容", "praise": "表扬内容"}.get(
+        slots.get("demand_type") or "", "事情经过"
+    )
+    lines.append(f"{label}：{(slots.get('description') or '').strip()}")
+    lines.append(f"地点：{slots.get('location') or UNKNOWN}")
+    time = slots.get("incident_time")
+    if time and time != NOT_APPLICABLE:
+        lines.append(f"时间：{time}")
+    name = slots.get("citizen_name")
+    if name == ANONYMOUS:
+        lines.append("称呼：匿名")
+    elif name:
+        lines.append(f"称呼：{name if len(name) > 1 else '姓' + name}")
+    phone = slots.get("phone")
+    if phone:
+        lines.append(f"联系电话：{phone_for_speech(phone)}")
+    lines.append("个人信息保密：" + ("需要保密" if slots.get("confidential") else "不需要保密"))
+    lines.append("以上信息对吗？没问题请点“确认提交”；哪里不对，直接告诉我怎么改就行。")
+    return "\n".join(lines)
+
+
+def format_due(reply_due_at: str | None, *, today: date | None = None) -> str | None:
+    """ "2026-12-02T17:30:00+08:00" -> "12月2日（星期三）"; "今天"/"明天" when that is what it is."""
+    if not reply_due_at:
+        return None
+    try:
+        due = datetime.fromisoformat(reply_due_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if due.tzinfo is not None:
+        due = due.astimezone(CHINA_TZ)
+    today = today or datetime.now(CHINA_TZ).date()
+    label = f"{due.month}月{due.day}日（{WEEKDAYS[due.weekday()]}）"
+    if due.date() == today:
+        return f"今天（{due.month}月{due.day}日）"
+    if due.date() == today + timedelta(days=1):
+        return f"明天（{due.month}月{due.day}日）"
+    return label
+
+
+def filed_message(ticket: Mapping[str, Any], *, replay: bool = False) -> str:
+    ticket_no = ticket.get("ticket_no", "")
+    due = format_due(ticket.get("reply_due_at"))
+    if replay:
+        text = f"您这件事已经登记过了，不会重复登记，工单号还是{ticket_no}。"
+    else:
+        text = f"好的，已经为您登记好了，工单号是{ticket_no}，您记一下。"
+    if due:
+        text += f"承办部门会在{due}前给您答复，请保持电话畅通。"
+    else:
+        text += "承办部门会按规定时限给您答复，请保持电话畅通。"
+    return text
