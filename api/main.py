@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,12 +15,18 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
+from api.callbacks.routes import pages as callback_pages
+from api.callbacks.routes import router as callbacks_router
+from api.console.routes import pages as console_pages
+from api.console.routes import router as console_router
 from api.conversations import rasa_client
 from api.conversations.routes import retry_pending_forever
 from api.conversations.routes import router as conversations_router
 from api.conversations.routes import ws_router as chat_socket_router
 from api.core.db import run_migrations, session_factory
 from api.core.settings import get_settings
+from api.routing import get_classifier
+from api.scheduler.startup import back_office_routers, start_back_office, stop_back_office
 from api.tickets.routes import router as tickets_router
 
 STATIC = Path(__file__).parent / "conversations" / "static"
@@ -30,12 +37,16 @@ log = logging.getLogger("minsheng")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     run_migrations()
+    scheduler = start_back_office()
+    # The classifier trains from its TSV on first use (~2 s): do it now, off the request path.
+    threading.Thread(target=get_classifier, name="classifier-warmup", daemon=True).start()
     retry = asyncio.create_task(retry_pending_forever(settings.pending_retry_seconds))
     log.info("Minsheng API ready (env=%s, db=%s)", settings.env, settings.database_url.split("://")[0])
     yield
     retry.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await retry
+    await stop_back_office(scheduler)
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict]:
@@ -68,6 +79,12 @@ def create_app() -> FastAPI:
     app.include_router(conversations_router)
     app.include_router(chat_socket_router)
     app.include_router(tickets_router)
+    for router in back_office_routers():
+        app.include_router(router)
+    app.include_router(console_router)
+    app.include_router(console_pages)
+    app.include_router(callbacks_router)
+    app.include_router(callback_pages)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:
@@ -84,6 +101,10 @@ def create_app() -> FastAPI:
         return FileResponse(STATIC / "chat.html", media_type="text/html; charset=utf-8")
 
     app.mount("/static/chat", StaticFiles(directory=STATIC), name="chat-static")
+    app.mount("/static/callbacks", StaticFiles(directory=Path(__file__).parent / "callbacks" / "static"),
+              name="callbacks-static")
+    app.mount("/static/console", StaticFiles(directory=Path(__file__).parent / "console" / "static"),
+              name="console-static")
     return app
 
 

@@ -1,4 +1,16 @@
 """Imports every domain's models so Alembic and the app see the whole schema."""
 
+from api.auth.models import User  # noqa: F401
+from api.callbacks.models import CallbackRequest  # noqa: F401
 from api.conversations.models import Conversation, ConversationEvent, Message  # noqa: F401
-from api.tickets.models import IdempotencyRecord, Ticket, TicketCounter, TicketEvent  # noqa: F401
+from api.org.models import Department, Leader  # noqa: F401
+from api.tickets.models import (  # noqa: F401
+    IdempotencyRecord,
+    Notification,
+    Supervision,
+    Ticket,
+    TicketAssignment,
+    TicketCounter,
+    TicketEvent,
+    TicketLinkage,
+)

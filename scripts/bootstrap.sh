@@ -52,8 +52,12 @@ make_venv() {  # make_venv DIR PYTHON_VERSION REQUIREMENTS_FILE
     "$python" -m venv "$dir"
   fi
   say "installing $requirements into $dir (first time: a few minutes)"
-  "$dir/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$dir/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
+  # (grep drops pip's notes about find-links folders that exist on some machines and not others)
+  "$dir/bin/python" -m pip install -q --upgrade pip 2>&1 | { grep -v "is ignored: it is neither" || true; } >&2
+  if ! "$dir/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" 2>&1 \
+      | { grep -v "is ignored: it is neither" || true; } >&2; then
+    die "pip could not install $requirements into $dir (see the messages above)"
+  fi
   echo "$stamp" > "$dir/.minsheng-stamp"
 }
 

@@ -25,6 +25,10 @@ def message_json(message: Message) -> dict[str, Any]:
     }
 
 
+# Agent consoles subscribe to every conversation's traffic under this key.
+CONSOLE = "__console__"
+
+
 class LiveHub:
     def __init__(self) -> None:
         self._sockets: defaultdict[str, set[WebSocket]] = defaultdict(set)
@@ -40,6 +44,9 @@ class LiveHub:
             if not self._sockets[conversation_id]:
                 del self._sockets[conversation_id]
 
+    def watchers(self, conversation_id: str) -> int:
+        return len(self._sockets.get(conversation_id, ()))
+
     async def publish(self, conversation_id: str, payload: dict[str, Any]) -> None:
         async with self._lock:
             sockets = list(self._sockets.get(conversation_id, ()))
@@ -51,7 +58,12 @@ class LiveHub:
 
     async def publish_messages(self, conversation_id: str, messages: list[Message], mode: str) -> None:
         for message in messages:
-            await self.publish(conversation_id, {"type": "message", "mode": mode, "message": message_json(message)})
+            payload = {"type": "message", "mode": mode, "message": message_json(message)}
+            await self.publish(conversation_id, payload)
+            await self.publish(CONSOLE, {**payload, "conversation_id": conversation_id})
+
+    async def publish_console(self, payload: dict[str, Any]) -> None:
+        await self.publish(CONSOLE, payload)
 
 
 live = LiveHub()

@@ -49,6 +49,29 @@ def send(*, sender: str, message: str, metadata: dict[str, Any]) -> list[BotRepl
     return replies
 
 
+def trigger_intent(*, sender: str, intent: str) -> list[BotReply]:
+    """Inject an external intent (e.g. resume after an agent hands back) and return what the bot says."""
+    settings = get_settings()
+    try:
+        with _client() as client:
+            response = client.post(
+                f"/conversations/{sender}/trigger_intent",
+                params={"token": settings.rasa_token, "output_channel": "latest"},
+                json={"name": intent, "entities": {}},
+            )
+    except httpx.HTTPError as exc:
+        raise RasaUnavailable(str(exc)) from exc
+    if response.status_code >= 500:
+        raise RasaUnavailable(f"Rasa answered {response.status_code}")
+    if response.status_code != 200:
+        return []
+    return [
+        BotReply(text=m.get("text") or "", buttons=[{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))} for b in m.get("buttons") or []])
+        for m in response.json().get("messages") or []
+        if m.get("text") or m.get("buttons")
+    ]
+
+
 def tracker(sender: str) -> dict[str, Any] | None:
     """The tracker (slots, latest parse) or None when Rasa cannot tell us."""
     settings = get_settings()

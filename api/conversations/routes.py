@@ -9,10 +9,12 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from api.conversations import service
-from api.conversations.live import live, message_json
+from api.console import service as console
+from api.conversations import duty, service
+from api.conversations.live import CONSOLE, live, message_json
 from api.conversations.models import Channel, Role
 from api.conversations.schemas import (
+    CallbackRequestIn,
     ChatResponse,
     CloseIn,
     ConversationOut,
@@ -20,7 +22,7 @@ from api.conversations.schemas import (
     MessageIn,
     Reply,
 )
-from api.core.db import SessionDep, session_factory
+from api.core.db import SessionDep, session_factory, utcnow
 from api.core.security import IsServiceDep, ServiceDep
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ def _receive_in_new_session(conversation_id: str, message_in: MessageIn, trusted
 async def _receive(conversation_id: str, message_in: MessageIn, trusted: bool) -> ChatResponse:
     mode, handoff, new = await run_in_threadpool(_receive_in_new_session, conversation_id, message_in, trusted)
     await live.publish_messages(conversation_id, new, mode)
+    await console.announce(conversation_id)
     return ChatResponse(
         conversation_id=conversation_id,
         replies=[Reply(text=m.text, buttons=m.buttons or []) for m in new if m.role != Role.citizen],
@@ -67,22 +70,59 @@ def get_conversation(conversation_id: str, db_session: SessionDep, trusted: IsSe
         handoff_requested=conversation.handoff_requested,
         handoff_reason=conversation.handoff_reason,
         closed_reason=conversation.closed_reason,
+        risk_flags=(conversation.risk_flags or []) if trusted else [],
         draft=conversation.draft if trusted else None,
         messages=[message_json(m) for m in conversation.messages],
     )
 
 
 @router.post("/{conversation_id}/handoff")
-def handoff(conversation_id: str, body: HandoffIn, db_session: SessionDep, _: ServiceDep) -> dict:
-    conversation = service.request_handoff(
-        db_session=db_session, conversation_id=conversation_id, reason=body.reason, note=body.note
-    )
-    return {"conversation_id": conversation.id, "handoff_requested": True, "reason": conversation.handoff_reason}
+async def handoff(conversation_id: str, body: HandoffIn, _: ServiceDep) -> dict:
+    """The bot asks for a person. The answer tells it whether anyone is on duty, and if not, when."""
+    def work() -> str:
+        with session_factory()() as db_session:
+            return service.request_handoff(
+                db_session=db_session, conversation_id=conversation_id, reason=body.reason, note=body.note
+            ).handoff_reason or body.reason
+
+    reason = await run_in_threadpool(work)
+    await console.announce(conversation_id)
+    now = utcnow()
+    available = duty.in_shift(now) and live.watchers(CONSOLE) > 0
+    back = duty.next_shift_start(now)
+    return {
+        "conversation_id": conversation_id,
+        "handoff_requested": True,
+        "reason": reason,
+        "agents_available": available,
+        "agents_back_at": None if available else back.isoformat(),
+        "agents_back_text": None if available else duty.describe_return(now, back),
+    }
+
+
+@router.post("/{conversation_id}/callback-request", status_code=201)
+async def callback_request(conversation_id: str, body: CallbackRequestIn, _: ServiceDep) -> dict:
+    """Nobody on duty: the citizen asked to be called back; it waits in the agents' morning queue."""
+    def work() -> int:
+        with session_factory()() as db_session:
+            return service.request_callback(
+                db_session=db_session, conversation_id=conversation_id, phone=body.phone,
+                preferred_time=body.preferred_time, note=body.note,
+            ).id
+
+    request_id = await run_in_threadpool(work)
+    await console.announce(conversation_id)
+    return {"id": request_id, "conversation_id": conversation_id, "status": "待回电"}
 
 
 @router.post("/{conversation_id}/close")
-def close(conversation_id: str, body: CloseIn, db_session: SessionDep, _: ServiceDep) -> dict:
-    conversation = service.close(db_session=db_session, conversation_id=conversation_id, reason=body.reason)
+async def close(conversation_id: str, body: CloseIn, _: ServiceDep) -> dict:
+    def work():  # noqa: ANN202
+        with session_factory()() as db_session:
+            return service.close(db_session=db_session, conversation_id=conversation_id, reason=body.reason)
+
+    conversation = await run_in_threadpool(work)
+    await console.announce(conversation_id)
     return {"conversation_id": conversation.id, "mode": conversation.mode, "draft": conversation.draft}
 
 

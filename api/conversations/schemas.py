@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -52,6 +52,7 @@ class ConversationOut(BaseModel):
     handoff_requested: bool
     handoff_reason: str | None
     closed_reason: str | None
+    risk_flags: list[str] = []
     draft: dict | None
     messages: list[MessageOut]
 
@@ -63,3 +64,16 @@ class HandoffIn(BaseModel):
 
 class CloseIn(BaseModel):
     reason: Literal["caller_hangup", "completed", "no_input", "one_way_audio", "citizen_left"] = "completed"
+
+
+class CallbackRequestIn(BaseModel):
+    phone: str = Field(min_length=5, max_length=32)
+    preferred_time: str | None = Field(default=None, max_length=64)
+    note: str = Field(default="", max_length=2000)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        from api.tickets.schemas import normalise_phone
+
+        return normalise_phone(value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 from fastapi import HTTPException, status
@@ -15,12 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.callbacks.models import CallbackRequest
 from api.conversations import rasa_client
-from api.conversations.models import Channel, Conversation, Message, Mode, Role
+from api.conversations.models import Channel, Conversation, ConversationEvent, Message, Mode, Role
 from api.conversations.schemas import CONVERSATION_ID, MessageIn
 from api.core.db import utcnow
 from api.core.settings import get_settings
 from api.core.text import clean_text, has_words
+from api.routing import linkage_flags
 
 NO_WORDS_PROMPT = "不好意思，我没有看到文字内容。请您用文字说一下遇到了什么问题，我来帮您登记。"
 RASA_DOWN_REPLY = (
@@ -76,7 +79,7 @@ def _get_or_create(
     return conversation
 
 
-def _add(db_session: Session, conversation: Conversation, role: Role, text: str, **fields: Any) -> Message:
+def add_message(db_session: Session, conversation: Conversation, role: Role, text: str, **fields: Any) -> Message:
     message = Message(conversation_id=conversation.id, role=role, text=text, **fields)
     db_session.add(message)
     conversation.updated_at = utcnow()
@@ -126,7 +129,7 @@ def receive(
         if message_in.payload:
             offered = {b["payload"]: b["title"] for b in _last_buttons(db_session, conversation_id)}
             shown = text or offered.get(message_in.payload, "")
-        citizen = _add(
+        citizen = add_message(
             db_session,
             conversation,
             Role.citizen,
@@ -134,15 +137,19 @@ def receive(
             payload=message_in.payload,
             client_message_id=message_in.client_message_id,
         )
+        _note_risk(db_session, conversation, text)
         new: list[Message] = []
         if conversation.mode == Mode.closed:
-            new.append(_add(db_session, conversation, Role.system, CLOSED_REPLY))
+            new.append(add_message(db_session, conversation, Role.system, CLOSED_REPLY))
         elif conversation.mode == Mode.agent:
             pass  # relayed to the agent console by the caller; Rasa is not called
         elif not message_in.payload and not has_words(text):
-            new.append(_add(db_session, conversation, Role.bot, NO_WORDS_PROMPT))
+            new.append(add_message(db_session, conversation, Role.bot, NO_WORDS_PROMPT))
         else:
-            db_session.flush()
+            # Commit the citizen's words before calling Rasa: they are safe whatever happens next, and
+            # no write transaction is held while custom actions call back into this API.
+            citizen.pending = True
+            db_session.commit()
             new.extend(_forward(db_session, conversation, citizen, _text_for_rasa(conversation, text, message_in.payload)))
         db_session.commit()
         return conversation, [citizen, *new]
@@ -153,16 +160,51 @@ def _forward(db_session: Session, conversation: Conversation, citizen: Message, 
         replies = rasa_client.send(sender=conversation.id, message=text, metadata=_metadata(conversation))
     except rasa_client.RasaUnavailable:
         citizen.pending = True
-        return [_add(db_session, conversation, Role.system, RASA_DOWN_REPLY)]
+        return [add_message(db_session, conversation, Role.system, RASA_DOWN_REPLY)]
     citizen.pending = False
     intent, confidence = rasa_client.latest_parse(rasa_client.tracker(conversation.id))
     citizen.intent, citizen.confidence = intent, confidence
     conversation.last_intent = intent or conversation.last_intent
-    out = [_add(db_session, conversation, Role.bot, r.text, buttons=r.buttons or None) for r in replies]
+    _note_confidence(db_session, conversation, confidence)
+    out = [add_message(db_session, conversation, Role.bot, r.text, buttons=r.buttons or None) for r in replies]
     offered = [b["payload"] for r in replies for b in r.buttons]
     if replies:
         conversation.offered_payloads = offered
     return out
+
+
+# Partners whose flag means a person should look now (emergency, harm, mass incident, petition risk).
+RISK_PARTNERS = ("110", "政法委")
+
+
+def _note_risk(db_session: Session, conversation: Conversation, text: str) -> None:
+    """六方联动 rules on each citizen message: flags shown in the console; risk puts it in the queue."""
+    if not text:
+        return
+    flags = linkage_flags(text)
+    if not flags:
+        return
+    conversation.risk_flags = sorted(set(conversation.risk_flags or []) | set(flags))
+    if any(f in RISK_PARTNERS for f in flags) and not conversation.handoff_requested and conversation.mode == Mode.bot:
+        conversation.handoff_requested = True
+        conversation.handoff_reason = "risk"
+        db_session.add(ConversationEvent(conversation_id=conversation.id, action="handoff_request", actor="hub",
+                                         note="风险提示：" + "、".join(flags)))
+
+
+def _note_confidence(db_session: Session, conversation: Conversation, confidence: float | None) -> None:
+    """Two unsure turns in a row put the conversation in the agents' escalation queue."""
+    if confidence is None:
+        return
+    if confidence >= get_settings().low_confidence_threshold:
+        conversation.low_confidence_turns = 0
+        return
+    conversation.low_confidence_turns += 1
+    if conversation.low_confidence_turns >= 2 and not conversation.handoff_requested:
+        conversation.handoff_requested = True
+        conversation.handoff_reason = "low_confidence"
+        db_session.add(ConversationEvent(conversation_id=conversation.id, action="handoff_request", actor="hub",
+                                         note="连续两次没有理解市民的意思"))
 
 
 def _last_buttons(db_session: Session, conversation_id: str) -> list[dict[str, str]]:
@@ -188,10 +230,20 @@ def _messages_after(db_session: Session, conversation_id: str, message_id: int) 
 def retry_pending(*, db_session: Session) -> list[Message]:
     """Forward citizen messages that were stored while Rasa was down, oldest first."""
     new: list[Message] = []
-    pending = list(db_session.scalars(select(Message).where(Message.pending.is_(True)).order_by(Message.id)))
+    # Only messages older than one Rasa timeout: younger ones may still be in flight in a request.
+    settled = utcnow() - timedelta(seconds=get_settings().rasa_timeout_seconds + 5)
+    pending = list(
+        db_session.scalars(
+            select(Message).where(Message.pending.is_(True), Message.created_at < settled).order_by(Message.id)
+        )
+    )
     for citizen in pending:
         conversation = citizen.conversation
         with _locks[conversation.id]:
+            db_session.refresh(citizen)
+            db_session.refresh(conversation)
+            if not citizen.pending:
+                continue
             if conversation.mode != Mode.bot:
                 citizen.pending = False
                 continue
@@ -211,9 +263,23 @@ def request_handoff(*, db_session: Session, conversation_id: str, reason: str, n
     conversation.handoff_requested = True
     conversation.handoff_reason = reason
     conversation.handoff_note = note or None
-    _add(db_session, conversation, Role.system, f"已请求人工坐席（{reason}）{('：' + note) if note else ''}")
+    db_session.add(ConversationEvent(conversation_id=conversation.id, action="handoff_request", actor="bot",
+                                     note=f"{reason} {note}".strip()))
     db_session.commit()
     return conversation
+
+
+def request_callback(
+    *, db_session: Session, conversation_id: str, phone: str, preferred_time: str | None, note: str
+) -> CallbackRequest:
+    conversation = get_or_404(db_session=db_session, conversation_id=conversation_id)
+    request = CallbackRequest(conversation_id=conversation.id, phone=phone, preferred_time=preferred_time,
+                              note=note or None)
+    db_session.add(request)
+    db_session.add(ConversationEvent(conversation_id=conversation.id, action="callback_request", actor="bot",
+                                     note=preferred_time))
+    db_session.commit()
+    return request
 
 
 def close(*, db_session: Session, conversation_id: str, reason: str) -> Conversation:
@@ -226,7 +292,8 @@ def close(*, db_session: Session, conversation_id: str, reason: str) -> Conversa
         conversation.draft = {"slots": slots, "citizen_text": "\n".join(citizen_words)}
         conversation.mode = Mode.closed
         conversation.closed_reason = reason
-        _add(db_session, conversation, Role.system, f"对话已结束（{reason}）")
+        db_session.add(ConversationEvent(conversation_id=conversation.id, action="close", actor="service", note=reason))
+        add_message(db_session, conversation, Role.system, "本次对话已结束。")
         db_session.commit()
     return conversation
 
@@ -236,7 +303,7 @@ def post_bot_message(*, db_session: Session, conversation_id: str, text: str) ->
     conversation = get(db_session=db_session, conversation_id=conversation_id)
     if conversation is None:
         return None
-    message = _add(db_session, conversation, Role.bot, text)
+    message = add_message(db_session, conversation, Role.bot, text)
     db_session.commit()
     return message
 

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     first_admin_password: str = DEV_ADMIN_PASSWORD
 
     max_message_chars: int = 4000
+    low_confidence_threshold: float = 0.5
+    # Agents' shift on working days (local time); outside it the bot offers a callback instead.
+    agent_shift_start: str = "08:30"
+    agent_shift_end: str = "17:30"
     public_base_url: str = "http://127.0.0.1:8000"
 
     @model_validator(mode="after")

@@ -137,8 +137,13 @@ def create(
     elif category is not None and category[1] and ticket.category_level2 != category[1]:
         ticket.category_level2, ticket.category_level3 = category[1], None
     db_session.add(ticket)
-    db_session.flush()
-    db_session.add(IdempotencyRecord(key=idempotency_key, request_hash=digest, ticket_id=ticket.id))
+    try:
+        db_session.flush()
+        # Claim the key before any other write: a concurrent request with the same key fails here.
+        db_session.add(IdempotencyRecord(key=idempotency_key, request_hash=digest, ticket_id=ticket.id))
+        db_session.flush()
+    except IntegrityError:
+        return _lost_race(db_session, idempotency_key, digest)
     flags = flows.apply_linkage(db_session=db_session, ticket=ticket, now=now, route=route)
     policy = org_profile().sla
     ticket.reply_due_at, ticket.complete_due_at = deadlines.policy_deadlines(
@@ -167,10 +172,14 @@ def create(
     try:
         db_session.commit()
     except IntegrityError:
-        # The same key raced us to the commit: the other request's ticket is the one.
-        db_session.rollback()
-        existing = _replay(db_session, idempotency_key, digest)
-        if existing is None:
-            raise
-        return existing, False
+        return _lost_race(db_session, idempotency_key, digest)
     return ticket, True
+
+
+def _lost_race(db_session: Session, idempotency_key: str, digest: str) -> tuple[Ticket, bool]:
+    """The same key raced us: the other request's ticket is the one."""
+    db_session.rollback()
+    existing = _replay(db_session, idempotency_key, digest)
+    if existing is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="工单正在登记中，请稍后用同一个 Idempotency-Key 重试。")
+    return existing, False

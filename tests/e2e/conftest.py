@@ -17,6 +17,7 @@ import pytest
 from tests.support.processes import RASA_ENV, ROOT, Service, SwitchableProxy, free_port
 
 SERVICE_TOKEN = "e2e-service-token"
+ADMIN_PASSWORD = "e2e-admin-password"
 RASA_TOKEN = "e2e-rasa-token"
 
 
@@ -57,6 +58,20 @@ class Stack:
         )
         response.raise_for_status()
         return response.json()
+
+    def login(self, username: str, password: str) -> dict[str, str]:
+        response = httpx.post(f"{self.api_url}/api/v1/auth/token", data={"username": username, "password": password},
+                              timeout=30)
+        response.raise_for_status()
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    def ensure_staff(self, username: str, role: str, password: str = "staff-password-1", **extra) -> dict[str, str]:
+        """Create a staff account (as the first admin) if missing; return its auth header."""
+        admin = self.login("admin", ADMIN_PASSWORD)
+        response = httpx.post(f"{self.api_url}/api/v1/users", headers=admin, timeout=30,
+                              json={"username": username, "password": password, "role": role, **extra})
+        assert response.status_code in (201, 409), response.text
+        return self.login(username, password)
 
     def new_conversation_id(self) -> str:
         return f"e2e-{uuid.uuid4().hex}"
@@ -99,7 +114,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             [str(ROOT / ".venv/bin/uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(api_port)],
             {**common, "MINSHENG_ENV": "test", "MINSHENG_DATABASE_URL": f"sqlite:///{work / 'api.sqlite3'}",
              "MINSHENG_RASA_URL": f"http://127.0.0.1:{rasa_proxy.port}", "MINSHENG_SECRET_KEY": "e2e-secret-key-" + "x" * 32,
-             "MINSHENG_FIRST_ADMIN_PASSWORD": "e2e-admin-password", "MINSHENG_PENDING_RETRY_SECONDS": "1"},
+             "MINSHENG_FIRST_ADMIN_PASSWORD": ADMIN_PASSWORD, "MINSHENG_OPEN311_API_KEY": "e2e-open311-key", "MINSHENG_PENDING_RETRY_SECONDS": "1"},
             work,
         )
         services["actions"].wait_http(f"http://127.0.0.1:{actions_port}/health")

@@ -172,3 +172,37 @@ def test_health(stack: Stack) -> None:
         "status": "ok", "database": "ok", "rasa": "up"
     }
     assert httpx.get(f"{stack.api_url}/openapi.json", timeout=30).status_code == 200
+
+
+def test_a_risk_word_flags_the_conversation_and_queues_it_for_an_agent(stack: Stack) -> None:
+    conversation_id = stack.new_conversation_id()
+    post(stack, conversation_id, {"text": "楼下有人打架，还有人拿着刀，快来人啊"})
+    conversation = stack.get_conversation(conversation_id)
+    assert "110" in conversation["risk_flags"]
+    assert conversation["handoff_requested"] is True
+    assert conversation["handoff_reason"] == "risk"
+
+
+def test_an_ordinary_message_raises_no_flag(stack: Stack) -> None:
+    conversation_id = stack.new_conversation_id()
+    post(stack, conversation_id, {"text": "我想咨询一下医保异地报销怎么办理"})
+    conversation = stack.get_conversation(conversation_id)
+    assert conversation["risk_flags"] == []
+    assert conversation["handoff_requested"] is False
+
+
+def test_concurrent_submissions_with_one_idempotency_key_make_one_ticket(stack: Stack) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = {"demand_type": "complaint", "description": "小区门口的下水道堵了，污水漫到路上", "location": "近湖街道湖垛社区",
+            "phone": "13912345678", "conversation_id": stack.new_conversation_id()}
+    headers = {**stack.auth, "Idempotency-Key": f"race-{body['conversation_id']}"}
+
+    def submit(_: int) -> httpx.Response:
+        return httpx.post(f"{stack.api_url}/api/v1/tickets", json=body, headers=headers, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(submit, range(6)))
+    assert all(r.status_code in (200, 201) for r in responses), [(r.status_code, r.text[:200]) for r in responses]
+    assert [r.status_code for r in responses].count(201) == 1
+    assert len({r.json()["ticket_no"] for r in responses}) == 1

@@ -1,0 +1,207 @@
+// Agent console: live conversation list and escalation queue, transcript with the bot's
+// understanding of each turn, takeover / reply / hand-back / close, and the draft ticket.
+// Every citizen-supplied string is inserted with textContent, never as markup.
+(() => {
+  "use strict";
+  const $ = (sel, root = document) => root.querySelector(sel);
+  let token = sessionStorage.getItem("minsheng.console.token");
+  let me = null, selected = null, socket = null, retryDelay = 500;
+  const conversations = new Map();
+  const reasonLabel = { citizen_request: "市民要求人工", form_failures: "机器人两次没听懂", risk: "风险提示",
+                        low_confidence: "理解把握不大" };
+  const roleLabel = { citizen: "市民", bot: "机器人", agent: "坐席", system: "系统" };
+
+  async function api(path, options = {}) {
+    const response = await fetch(path, {
+      ...options,
+      headers: { "Authorization": `Bearer ${token}`, "Content-Type": "application/json", ...(options.headers || {}) },
+    });
+    if (response.status === 401) { logout(); throw new Error("登录已过期，请重新登录。"); }
+    const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
+    if (!response.ok) throw new Error(body?.detail ? (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)) : `请求失败（${response.status}）`);
+    return body;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function waited(conv) {
+    const seconds = Math.max(0, Math.round((Date.now() - Date.parse(conv.waiting_since || conv.updated_at)) / 1000));
+    return seconds < 60 ? `${seconds}秒` : `${Math.floor(seconds / 60)}分钟`;
+  }
+
+  function item(conv) {
+    const li = el("li");
+    li.dataset.id = conv.conversation_id;
+    if (conv.conversation_id === selected) li.classList.add("selected");
+    const line = el("div", "line1");
+    line.append(el("span", "tag", conv.channel === "voice" ? "电话" : "网页"));
+    line.append(el("span", "", conv.conversation_id.slice(-8)));
+    if (conv.mode === "agent") line.append(el("span", "tag agent", `坐席 ${conv.assigned_agent}`));
+    if (conv.handoff_requested) line.append(el("span", "tag wait", `${reasonLabel[conv.handoff_reason] || "待人工"} · 等待${waited(conv)}`));
+    for (const flag of conv.risk_flags || []) line.append(el("span", "tag risk", flag));
+    li.append(line);
+    li.append(el("div", "snippet", `${conv.last_intent ? "意图：" + conv.last_intent + " · " : ""}${conv.last_text || ""}`));
+    li.addEventListener("click", () => open(conv.conversation_id));
+    return li;
+  }
+
+  function renderLists() {
+    const all = [...conversations.values()].filter(c => c.mode !== "closed");
+    const queue = all.filter(c => c.handoff_requested && c.mode === "bot");
+    $("#queue").replaceChildren(...queue.map(item));
+    $("#queue-count").textContent = String(queue.length);
+    $("#live").replaceChildren(...all.filter(c => !queue.includes(c)).map(item));
+  }
+
+  async function refreshLists() {
+    const data = await api("/api/v1/console/conversations");
+    conversations.clear();
+    for (const conv of data.conversations) conversations.set(conv.conversation_id, conv);
+    renderLists();
+    const callbacks = await api("/api/v1/console/callback-requests");
+    $("#callbacks").replaceChildren(...callbacks.map(cb => {
+      const li = el("li");
+      li.append(el("div", "line1", `${cb.phone_masked} · ${cb.preferred_time || "尽快"}`));
+      li.append(el("div", "snippet", cb.note || ""));
+      return li;
+    }));
+  }
+
+  function transcriptItem(message) {
+    const li = el("li", message.role);
+    li.dataset.id = message.id;
+    li.append(el("span", "who", roleLabel[message.role] || message.role));
+    li.append(document.createTextNode(message.text));
+    if (message.role === "citizen" && message.intent) {
+      const confidence = message.confidence != null ? ` ${(message.confidence * 100).toFixed(0)}%` : "";
+      li.append(el("span", "nlu", `理解为：${message.intent}${confidence}`));
+    }
+    return li;
+  }
+
+  function fillDraft(form, draft) {
+    for (const [name, value] of Object.entries(draft || {})) {
+      const field = form.elements.namedItem(name);
+      if (!field || value == null) continue;
+      if (field.type === "checkbox") field.checked = !!value; else field.value = value;
+    }
+  }
+
+  async function open(conversationId) {
+    selected = conversationId;
+    renderLists();
+    const data = await api(`/api/v1/console/conversations/${conversationId}`);
+    const view = $("#detail-template").content.cloneNode(true);
+    const detail = $("#detail");
+    detail.replaceChildren(view);
+    $(".conv-id", detail).textContent = conversationId;
+    const meta = `${data.channel === "voice" ? "电话" : "网页"} · ${data.mode === "agent" ? "坐席 " + data.assigned_agent : data.mode === "closed" ? "已结束" : "机器人"}`
+      + (data.caller_number ? ` · 来电 ${data.caller_number}` : "");
+    $(".conv-meta", detail).textContent = meta;
+    $(".transcript", detail).replaceChildren(...data.messages.map(transcriptItem));
+    fillDraft($(".draft", detail), data.draft);
+    const mine = data.mode === "agent" && data.assigned_agent === me;
+    $(".takeover", detail).disabled = data.mode === "closed" || mine;
+    $(".handback", detail).disabled = !mine;
+    $(".close", detail).disabled = !mine;
+    $(".reply button", detail).disabled = !mine;
+    const notice = $(".notice", detail);
+    const act = (fn) => async () => { notice.textContent = ""; try { await fn(); await open(conversationId); } catch (e) { notice.textContent = e.message; } };
+    $(".takeover", detail).addEventListener("click", act(() => api(`/api/v1/console/conversations/${conversationId}/takeover`, { method: "POST" })));
+    $(".handback", detail).addEventListener("click", act(() => api(`/api/v1/console/conversations/${conversationId}/handback`, { method: "POST" })));
+    $(".close", detail).addEventListener("click", act(() => api(`/api/v1/console/conversations/${conversationId}/close`, { method: "POST" })));
+    $(".reply", detail).addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const box = $(".reply textarea", detail);
+      const text = box.value.trim();
+      if (!text) return;
+      notice.textContent = "";
+      try {
+        await api(`/api/v1/console/conversations/${conversationId}/messages`, { method: "POST", body: JSON.stringify({ text }) });
+        box.value = "";
+      } catch (e) { notice.textContent = e.message; }
+    });
+    $(".draft", detail).addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = event.target;
+      const body = {};
+      for (const field of form.elements) {
+        if (!field.name) continue;
+        body[field.name] = field.type === "checkbox" ? field.checked : (field.value.trim() || null);
+      }
+      notice.textContent = "";
+      try {
+        const ticket = await api(`/api/v1/console/conversations/${conversationId}/ticket`, { method: "POST", body: JSON.stringify(body) });
+        $(".filed", detail).textContent = `已提交，工单号 ${ticket.ticket_no}`;
+      } catch (e) { notice.textContent = e.message; }
+    });
+  }
+
+  function onLive(data) {
+    if (data.type === "conversation") {
+      conversations.set(data.conversation.conversation_id, data.conversation);
+      renderLists();
+      if (data.conversation.conversation_id === selected) open(selected);
+    } else if (data.type === "message" && data.conversation_id === selected) {
+      const list = $("#detail .transcript");
+      if (list && !list.querySelector(`[data-id="${data.message.id}"]`)) {
+        list.append(transcriptItem(data.message));
+        list.scrollTop = list.scrollHeight;
+      }
+    }
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${location.host}/ws/console?token=${encodeURIComponent(token)}`);
+    socket.onopen = () => { retryDelay = 500; $("#live-status").textContent = "实时"; $("#live-status").classList.remove("off"); refreshLists(); };
+    socket.onmessage = (event) => onLive(JSON.parse(event.data));
+    socket.onclose = (event) => {
+      if (!token) return;
+      if (event.code === 4401) { logout(); return; }
+      $("#live-status").textContent = "连接断开，重连中…";
+      $("#live-status").classList.add("off");
+      setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 8000);
+    };
+  }
+
+  async function start() {
+    try {
+      const profile = await api("/api/v1/auth/me");
+      me = profile.username;
+      const roles = { agent: "坐席", dispatcher: "派单员", handler: "承办人", supervisor: "督办", leader: "分管领导", admin: "管理员" };
+      $("#me").textContent = `${profile.full_name || profile.username}（${roles[profile.role] || profile.role}）`;
+    } catch { logout(); return; }
+    $("#login").hidden = true;
+    $("#app").hidden = false;
+    connect();
+    setInterval(renderLists, 15000);  // waiting times keep counting
+  }
+
+  function logout() {
+    token = null;
+    sessionStorage.removeItem("minsheng.console.token");
+    if (socket) socket.close();
+    $("#app").hidden = true;
+    $("#login").hidden = false;
+  }
+
+  $("#login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("#login-error").textContent = "";
+    const form = new URLSearchParams({ username: $("#username").value, password: $("#password").value });
+    const response = await fetch("/api/v1/auth/token", { method: "POST", body: form });
+    if (!response.ok) { $("#login-error").textContent = "账号或密码不对。"; return; }
+    token = (await response.json()).access_token;
+    sessionStorage.setItem("minsheng.console.token", token);
+    start();
+  });
+  $("#logout").addEventListener("click", logout);
+  if (token) start();
+})();
