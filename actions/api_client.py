@@ -89,6 +89,20 @@ async def file_ticket(payload: Mapping[str, Any], idempotency_key: str) -> Filed
     return FiledTicket(_result(response), replay=response.status_code == 200)
 
 
+async def request_callback(conversation_id: str, phone: str, note: str) -> dict[str, Any]:
+    """After hours: ask for a person to call the citizen back (the agents' morning queue)."""
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+            response = await client.post(
+                f"{api_url()}/api/v1/conversations/{conversation_id}/callback-request",
+                json={"phone": phone, "note": note},
+                headers=_headers(),
+            )
+    except httpx.HTTPError as exc:
+        raise ApiUnavailable(str(exc)) from exc
+    return _result(response)
+
+
 async def request_handoff(conversation_id: str, reason: str, note: str) -> dict[str, Any]:
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT) as client:

@@ -356,9 +356,23 @@ async def submit_report(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
             logger.exception("handoff after rejected ticket failed")
         return []
     dispatcher.utter_message(text=filed_message(filed.data, replay=filed.replay))
+    if slots.get("callback_requested") and not filed.replay:
+        await _request_callback(dispatcher, tracker.sender_id, payload, filed.ticket_no)
     if not filed.replay:
         dispatcher.utter_message(text="请问还有其他需要帮您的吗？")
     return [SlotSet("ticket_no", filed.ticket_no), SlotSet("ticket_pending", None)]
+
+
+async def _request_callback(
+    dispatcher: CollectingDispatcher, conversation_id: str, payload: dict[str, Any], ticket_no: str
+) -> None:
+    try:
+        await api_client.request_callback(conversation_id, payload["phone"], f"工单{ticket_no}，市民下班时间要求人工回电")
+    except (api_client.ApiUnavailable, api_client.ApiRejected) as exc:
+        logger.error("callback request for %s failed: %s", ticket_no, exc)
+        dispatcher.utter_message(text="回电登记暂时没成功，不过工单已经登记好了，承办部门会按这个号码联系您。")
+        return
+    dispatcher.utter_message(text="回电也帮您登记好了，工作人员上班后会第一时间给您打电话。")
 
 
 class ActionSubmitTicket(Action):

@@ -447,6 +447,8 @@ def _post(db_session: Session, job: CallbackJob, text: str, buttons: list[dict[s
     if conversation is None:
         return None
     message = conversations.add_message(db_session, conversation, MessageRole.bot, text, buttons=buttons)
+    if buttons:  # the hub forwards only payloads it offered
+        conversation.offered_payloads = [b["payload"] for b in buttons]
     db_session.flush()
     job.chat_message_id = message.id
     return ChatPost(conversation.id, message.id)

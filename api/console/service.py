@@ -24,7 +24,6 @@ DRAFT_FIELDS = {
     "incident_time": "incident_time",
     "citizen_name": "citizen_name",
     "phone": "phone",
-    "anonymous": "anonymous",
     "confidential": "confidential",
 }
 _DIGITS = re.compile(r"\d{7,}")
@@ -92,7 +91,10 @@ def draft(conversation: Conversation) -> dict[str, Any]:
     """The ticket as the bot understood it so far: live from Rasa, or the snapshot kept at closing."""
     tracker = rasa_client.tracker(conversation.id)
     slots = (tracker or {}).get("slots") or (conversation.draft or {}).get("slots") or {}
-    return {field: slots.get(slot) for slot, field in DRAFT_FIELDS.items() if slots.get(slot) not in (None, "")}
+    draft = {field: slots.get(slot) for slot, field in DRAFT_FIELDS.items() if slots.get(slot) not in (None, "", "不清楚")}
+    if draft.get("citizen_name") == "匿名":  # how the bot's form records an anonymous citizen
+        draft["citizen_name"], draft["anonymous"] = None, True
+    return draft
 
 
 def waiting_callbacks(*, db_session: Session) -> list[CallbackRequest]:

@@ -145,6 +145,8 @@ def receive(
             pass  # relayed to the agent console by the caller; Rasa is not called
         elif not message_in.payload and not has_words(text):
             new.append(add_message(db_session, conversation, Role.bot, NO_WORDS_PROMPT))
+        elif (followup := _satisfaction_answer(db_session, conversation, message_in.payload, text)) is not None:
+            new.extend(followup)
         else:
             # Commit the citizen's words before calling Rasa: they are safe whatever happens next, and
             # no write transaction is held while custom actions call back into this API.
@@ -171,6 +173,31 @@ def _forward(db_session: Session, conversation: Conversation, citizen: Message, 
     if replies:
         conversation.offered_payloads = offered
     return out
+
+
+FOLLOWUP_REPROMPT = "不好意思，我没看明白。请您点一下上面的按钮，或者直接回复“满意”“基本满意”或“不满意”。"
+
+
+def _satisfaction_answer(
+    db_session: Session, conversation: Conversation, payload: str | None, text: str
+) -> list[Message] | None:
+    """A satisfaction follow-up is waiting in this chat: the answer goes to it, not to Rasa."""
+    from api.callbacks import service as callbacks  # the follow-up owns its own dialogue
+
+    if payload and payload.startswith(callbacks.CHAT_PREFIX) and payload not in (conversation.offered_payloads or []):
+        payload = None  # a forged or stale button: treat as typed text
+    db_session.flush()
+    job, post = callbacks.chat_answer(
+        db_session=db_session, conversation_id=conversation.id, payload=payload, text=None if payload else text
+    )
+    if job is None:
+        return None
+    if post is None:
+        return [add_message(db_session, conversation, Role.bot, FOLLOWUP_REPROMPT)]
+    message = db_session.get(Message, post.message_id)
+    if message is not None and message.buttons:
+        conversation.offered_payloads = [b["payload"] for b in message.buttons]
+    return [message] if message is not None else []
 
 
 # Partners whose flag means a person should look now (emergency, harm, mass incident, petition risk).

@@ -147,6 +147,8 @@ def test_chat_follow_up_through_the_hub(client: TestClient, db_session: Session)
     tapped = client.post(f"/api/v1/conversations/{cid}/messages",
                          json={"text": "已解决", "payload": question.buttons[0]["payload"]})
     assert tapped.status_code == 200
+    # The hub hands the answer to the follow-up (not to Rasa) and the next question comes straight back.
+    assert [r["text"] for r in tapped.json()["replies"]] == ["请您对这次办理给个评价："]
     client.post("/api/v1/callbacks/chat/run", headers=SERVICE)
     rating = bot_messages(db_session, cid)[-1]
     assert [b["title"] for b in rating.buttons] == ["满意", "基本满意", "不满意"]
