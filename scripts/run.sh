@@ -24,6 +24,7 @@ stop() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   say "stopped"
+  exit 0
 }
 trap stop INT TERM EXIT
 
@@ -40,7 +41,7 @@ start rasa .venv-rasa/bin/rasa run --enable-api --interface 127.0.0.1 --port "$R
   --endpoints endpoints.yml --credentials credentials.yml
 start api .venv/bin/uvicorn api.main:app --host "${API_HOST:-0.0.0.0}" --port "$API_PORT"
 
-if .venv/bin/python -m telephony.check_model >/dev/null 2>&1; then
+if .venv/bin/python -c "from telephony.asr import resolve_model_path; resolve_model_path()" >/dev/null 2>&1; then
   start gateway .venv/bin/python -m telephony
 else
   say "voice gateway not started: no Vosk model (run 'make models'); chat works without it"
