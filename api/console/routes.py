@@ -21,7 +21,7 @@ from api.conversations import service as conversations
 from api.conversations.live import CONSOLE, live, message_json
 from api.conversations.models import Conversation
 from api.conversations.models import Role as MessageRole
-from api.core.db import SessionDep, session_factory
+from api.core.db import SessionDep, in_session, session_factory
 from api.tickets import service as tickets
 from api.tickets.routes import ticket_out
 from api.tickets.schemas import TicketIn, TicketOut
@@ -85,11 +85,7 @@ async def _after(conversation: Conversation, messages: list) -> dict:
 
 @router.post("/conversations/{conversation_id}/takeover")
 async def takeover(conversation_id: str, agent: Agent) -> dict:
-    def work():  # noqa: ANN202
-        with session_factory()() as db_session:
-            return handoff.takeover(db_session=db_session, conversation_id=conversation_id, agent=agent.username)
-
-    conversation, notice = await run_in_threadpool(work)
+    conversation, notice = await in_session(handoff.takeover, conversation_id=conversation_id, agent=agent.username)
     return await _after(conversation, [notice])
 
 
@@ -109,21 +105,13 @@ async def agent_message(conversation_id: str, body: AgentText, agent: Agent) -> 
 
 @router.post("/conversations/{conversation_id}/handback")
 async def hand_back(conversation_id: str, agent: Agent) -> dict:
-    def work():  # noqa: ANN202
-        with session_factory()() as db_session:
-            return handoff.hand_back(db_session=db_session, conversation_id=conversation_id, agent=agent.username)
-
-    conversation, new = await run_in_threadpool(work)
+    conversation, new = await in_session(handoff.hand_back, conversation_id=conversation_id, agent=agent.username)
     return await _after(conversation, new)
 
 
 @router.post("/conversations/{conversation_id}/close")
 async def close(conversation_id: str, agent: Agent) -> dict:
-    def work():  # noqa: ANN202
-        with session_factory()() as db_session:
-            return handoff.close_by_agent(db_session=db_session, conversation_id=conversation_id, agent=agent.username)
-
-    conversation, notice = await run_in_threadpool(work)
+    conversation, notice = await in_session(handoff.close_by_agent, conversation_id=conversation_id, agent=agent.username)
     return await _after(conversation, [notice])
 
 

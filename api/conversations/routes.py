@@ -22,7 +22,7 @@ from api.conversations.schemas import (
     MessageIn,
     Reply,
 )
-from api.core.db import SessionDep, session_factory, utcnow
+from api.core.db import SessionDep, in_session, session_factory, utcnow
 from api.core.security import IsServiceDep, ServiceDep
 
 log = logging.getLogger(__name__)
@@ -30,16 +30,11 @@ router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 ws_router = APIRouter(tags=["conversations"])
 
 
-def _receive_in_new_session(conversation_id: str, message_in: MessageIn, trusted: bool):
-    with session_factory()() as db_session:
-        conversation, new = service.receive(
-            db_session=db_session, conversation_id=conversation_id, message_in=message_in, trusted=trusted
-        )
-        return conversation.mode, conversation.handoff_requested, new
-
-
 async def _receive(conversation_id: str, message_in: MessageIn, trusted: bool) -> ChatResponse:
-    mode, handoff, new = await run_in_threadpool(_receive_in_new_session, conversation_id, message_in, trusted)
+    conversation, new = await in_session(
+        service.receive, conversation_id=conversation_id, message_in=message_in, trusted=trusted
+    )
+    mode, handoff = conversation.mode, conversation.handoff_requested
     await live.publish_messages(conversation_id, new, mode)
     await console.announce(conversation_id)
     return ChatResponse(
@@ -79,13 +74,10 @@ def get_conversation(conversation_id: str, db_session: SessionDep, trusted: IsSe
 @router.post("/{conversation_id}/handoff")
 async def handoff(conversation_id: str, body: HandoffIn, _: ServiceDep) -> dict:
     """The bot asks for a person. The answer tells it whether anyone is on duty, and if not, when."""
-    def work() -> str:
-        with session_factory()() as db_session:
-            return service.request_handoff(
-                db_session=db_session, conversation_id=conversation_id, reason=body.reason, note=body.note
-            ).handoff_reason or body.reason
-
-    reason = await run_in_threadpool(work)
+    conversation = await in_session(
+        service.request_handoff, conversation_id=conversation_id, reason=body.reason, note=body.note
+    )
+    reason = conversation.handoff_reason or body.reason
     await console.announce(conversation_id)
     now = utcnow()
     available = duty.in_shift(now) and live.watchers(CONSOLE) > 0
@@ -103,25 +95,18 @@ async def handoff(conversation_id: str, body: HandoffIn, _: ServiceDep) -> dict:
 @router.post("/{conversation_id}/callback-request", status_code=201)
 async def callback_request(conversation_id: str, body: CallbackRequestIn, _: ServiceDep) -> dict:
     """Nobody on duty: the citizen asked to be called back; it waits in the agents' morning queue."""
-    def work() -> int:
-        with session_factory()() as db_session:
-            return service.request_callback(
-                db_session=db_session, conversation_id=conversation_id, phone=body.phone,
-                preferred_time=body.preferred_time, note=body.note,
-            ).id
-
-    request_id = await run_in_threadpool(work)
+    request = await in_session(
+        service.request_callback, conversation_id=conversation_id, phone=body.phone,
+        preferred_time=body.preferred_time, note=body.note,
+    )
+    request_id = request.id
     await console.announce(conversation_id)
     return {"id": request_id, "conversation_id": conversation_id, "status": "待回电"}
 
 
 @router.post("/{conversation_id}/close")
 async def close(conversation_id: str, body: CloseIn, _: ServiceDep) -> dict:
-    def work():  # noqa: ANN202
-        with session_factory()() as db_session:
-            return service.close(db_session=db_session, conversation_id=conversation_id, reason=body.reason)
-
-    conversation = await run_in_threadpool(work)
+    conversation = await in_session(service.close, conversation_id=conversation_id, reason=body.reason)
     await console.announce(conversation_id)
     return {"conversation_id": conversation.id, "mode": conversation.mode, "draft": conversation.draft}
 

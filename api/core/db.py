@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from api.core.settings import ROOT, get_settings
+
+T = TypeVar("T")
 
 
 class UTCDateTime(TypeDecorator):
@@ -90,6 +93,16 @@ def get_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+async def in_session(fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run a (blocking) service function with its own session in the thread pool, for async routes."""
+
+    def work() -> T:
+        with session_factory()() as db_session:
+            return fn(db_session=db_session, **kwargs)
+
+    return await run_in_threadpool(work)
 
 
 def run_migrations() -> None:
