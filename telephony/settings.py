@@ -1,0 +1,94 @@
+"""Gateway settings from the environment (names are documented in docs/telephony.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _opt(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
+@dataclass
+class Settings:
+    sip_bind: str = "0.0.0.0"  # noqa: S104 - a SIP server listens on every interface unless told otherwise
+    sip_port: int = 5060
+    sip_public_host: str | None = None
+    sip_user: str = "12345"
+    sip_registrar: str | None = None
+    sip_username: str | None = None
+    sip_password: str | None = None
+    sip_domain: str | None = None
+    sip_register_expires: int = 300
+    busy_status: int = 486
+    rtp_port_min: int = 10000
+    rtp_port_max: int = 20000
+    max_calls: int = 10
+    api_url: str = "http://127.0.0.1:8000"
+    service_token: str = "dev-service-token"
+    vosk_model_path: str | None = None
+    asr_workers: int | None = None
+    tts_voice: str = "zh-CN-XiaoxiaoNeural"
+    tts_engines: list[str] = field(default_factory=lambda: ["edge", "espeak"])
+    edge_tts_timeout: float = 3.0
+    edge_tts_url: str | None = None
+    espeak_voice: str = "cmn"
+    prompt_cache_dir: Path = Path("var/prompts")
+    gazetteer_path: Path | None = Path("county/jianhu/gazetteer.yml")
+    health_host: str = "127.0.0.1"
+    health_port: int = 8091
+    start_text: str = ""
+    notice: str | None = None
+    greeting: str | None = None
+    no_input_timeout: float = 8.0
+    end_silence: float = 0.5
+    media_timeout: float = 10.0
+    max_call_seconds: float = 900.0
+    use_grammar: bool = True
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        gaz = _env("GAZETTEER_PATH", "county/jianhu/gazetteer.yml")
+        return cls(
+            sip_bind=_env("SIP_BIND", "0.0.0.0"),  # noqa: S104
+            sip_port=int(_env("SIP_PORT", "5060")),
+            sip_public_host=_opt("SIP_PUBLIC_HOST"),
+            sip_user=_env("SIP_USER", "12345"),
+            sip_registrar=_opt("SIP_REGISTRAR"),
+            sip_username=_opt("SIP_USERNAME"),
+            sip_password=_opt("SIP_PASSWORD"),
+            sip_domain=_opt("SIP_DOMAIN"),
+            sip_register_expires=int(_env("SIP_REGISTER_EXPIRES", "300")),
+            busy_status=int(_env("SIP_BUSY_STATUS", "486")),
+            rtp_port_min=int(_env("RTP_PORT_MIN", "10000")),
+            rtp_port_max=int(_env("RTP_PORT_MAX", "20000")),
+            max_calls=int(_env("VOICE_MAX_CALLS", "10")),
+            api_url=_env("MINSHENG_API_URL", "http://127.0.0.1:8000"),
+            service_token=_env("MINSHENG_SERVICE_TOKEN", "dev-service-token"),
+            vosk_model_path=_opt("VOSK_MODEL_PATH"),
+            asr_workers=int(os.environ["ASR_WORKERS"]) if os.environ.get("ASR_WORKERS") else None,
+            tts_voice=_env("TTS_VOICE", "zh-CN-XiaoxiaoNeural"),
+            tts_engines=[e.strip() for e in _env("TTS_ENGINES", "edge,espeak").split(",") if e.strip()],
+            edge_tts_timeout=float(_env("EDGE_TTS_TIMEOUT", "3.0")),
+            edge_tts_url=_opt("EDGE_TTS_URL"),
+            espeak_voice=_env("ESPEAK_VOICE", "cmn"),
+            prompt_cache_dir=Path(_env("PROMPT_CACHE_DIR", "var/prompts")),
+            gazetteer_path=Path(gaz) if gaz != "none" else None,
+            health_host=_env("VOICE_HEALTH_HOST", "127.0.0.1"),
+            health_port=int(_env("VOICE_HEALTH_PORT", "8091")),
+            start_text=os.environ.get("VOICE_START_TEXT", ""),
+            notice=_opt("VOICE_NOTICE"),
+            greeting=_opt("VOICE_GREETING"),
+            no_input_timeout=float(_env("VOICE_NO_INPUT_TIMEOUT", "8")),
+            end_silence=float(_env("VOICE_END_SILENCE", "0.5")),
+            media_timeout=float(_env("VOICE_MEDIA_TIMEOUT", "10")),
+            max_call_seconds=float(_env("VOICE_MAX_CALL_SECONDS", "900")),
+            use_grammar=_env("VOICE_GRAMMAR", "1") not in ("0", "false", "no"),
+        )

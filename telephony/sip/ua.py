@@ -1,0 +1,733 @@
+"""The SIP user agent: UDP transport, transactions, dialogs, registration, calls in and out.
+
+This is the RFC 3261 subset a voice bot needs (UAS for INVITE/ACK/BYE/CANCEL/OPTIONS/INFO, UAC
+for REGISTER/INVITE/BYE), judged against Kamailio and baresip in tests/telephony. Timers follow
+§17 (T1 = 500 ms, T2 = 4 s, 64·T1 transaction timeout); responses go back to the source address
+of the request, which is what `rport` (RFC 3581) asks for and what NATed trunks need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from telephony import audio
+from telephony.rtp import RtpSession, open_session
+from telephony.sip import digest, sdp
+from telephony.sip.message import (
+    NameAddr,
+    SipMessage,
+    SipParseError,
+    SipUri,
+    new_branch,
+    new_call_id,
+    new_tag,
+)
+
+log = logging.getLogger(__name__)
+
+T1 = 0.5
+T2 = 4.0
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY, UPDATE"
+USER_AGENT = "Minsheng-voice/0.1"
+
+
+class SipError(Exception):
+    def __init__(self, status: int, reason: str = "") -> None:
+        super().__init__(f"{status} {reason}".strip())
+        self.status = status
+        self.reason = reason
+
+
+@dataclass
+class Dialog:
+    call_id: str
+    local_tag: str
+    remote_tag: str
+    local_uri: str  # name-addr without tag, our side
+    remote_uri: str  # name-addr without tag, their side
+    remote_target: str  # their Contact URI
+    route_set: list[str] = field(default_factory=list)
+    local_cseq: int = 1
+
+    def request(self, method: str, ua: SipUA) -> SipMessage:
+        self.local_cseq += 1
+        msg = SipMessage(method=method, uri=self.remote_target)
+        msg.add("Via", ua.via())
+        msg.add("Max-Forwards", "70")
+        msg.add("From", f"{self.local_uri};tag={self.local_tag}")
+        msg.add("To", f"{self.remote_uri};tag={self.remote_tag}")
+        msg.add("Call-ID", self.call_id)
+        msg.add("CSeq", f"{self.local_cseq} {method}")
+        for route in self.route_set:
+            msg.add("Route", route)
+        msg.add("User-Agent", USER_AGENT)
+        return msg
+
+    def next_hop_uri(self) -> str:
+        if self.route_set:
+            return NameAddr.parse(self.route_set[0]).uri
+        return self.remote_target
+
+
+@dataclass
+class Call:
+    """One SIP call leg with its negotiated media."""
+
+    ua: SipUA
+    dialog: Dialog
+    direction: str  # "in" | "out"
+    remote_number: str | None
+    codec: int
+    telephone_event: int | None
+    rtp: RtpSession
+    invite: SipMessage | None = None
+    state: str = "early"  # early → confirmed → ended
+    end_reason: str = ""
+    confirmed: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    on_dtmf: Callable[[str], None] | None = None
+    on_audio: Callable[[np.ndarray], None] | None = None
+    answered_at: float | None = None
+    _ack: SipMessage | None = None
+    _ack_addr: tuple[str, int] | None = None
+
+    @property
+    def call_id(self) -> str:
+        return self.dialog.call_id
+
+    async def hangup(self, reason: str = "local hangup") -> None:
+        """Send BYE (or stop a call that never confirmed); idempotent."""
+        if self.state == "ended":
+            return
+        was_confirmed = self.state == "confirmed"
+        self._end(reason)
+        if was_confirmed or self.direction == "out":
+            try:
+                await self.ua.send_in_dialog(self, "BYE")
+            except (SipError, TimeoutError, OSError) as exc:
+                log.warning("BYE for %s failed: %s", self.call_id, exc)
+
+    def _end(self, reason: str) -> None:
+        if self.state == "ended":
+            return
+        self.state = "ended"
+        self.end_reason = reason
+        self.rtp.close()
+        self.ended.set()
+        self.ua._forget(self)
+
+
+@dataclass
+class _ClientTx:
+    final: asyncio.Future[SipMessage]
+    provisional: bool = False
+    on_provisional: Callable[[SipMessage], None] | None = None
+
+
+@dataclass
+class UASettings:
+    bind_host: str = "0.0.0.0"  # noqa: S104 - a SIP server listens on all interfaces by default
+    bind_port: int = 5060
+    public_host: str | None = None
+    user: str = "12345"
+    max_calls: int = 10
+    rtp_port_range: tuple[int, int] | None = None
+    registrar: str | None = None  # e.g. "sip:pbx.example.org:5060"
+    auth_username: str | None = None
+    auth_password: str | None = None
+    domain: str | None = None
+    register_expires: int = 300
+    answer_delay: float = 0.0
+    busy_status: int = 486
+
+
+class SipUA(asyncio.DatagramProtocol):
+    def __init__(
+        self,
+        settings: UASettings,
+        *,
+        on_incoming: Callable[[Call], Awaitable[None]] | None = None,
+        accept_calls: Callable[[], bool] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.on_incoming = on_incoming
+        self.accept_calls = accept_calls or (lambda: True)
+        self.transport: asyncio.DatagramTransport | None = None
+        self.calls: dict[str, Call] = {}
+        self._client_tx: dict[tuple[str, str], _ClientTx] = {}
+        self._server_tx: dict[tuple[str, str], tuple[SipMessage | None, float]] = {}
+        self._pending_invites: dict[str, tuple[Call, SipMessage, tuple[str, int]]] = {}
+        self._acked: set[str] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
+        self.registered = asyncio.Event()
+        self.register_error: str | None = None
+        self.local_port = settings.bind_port
+        self.host = settings.public_host or settings.bind_host
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.create_datagram_endpoint(lambda: self, local_addr=(self.settings.bind_host, self.settings.bind_port))
+        assert self.transport is not None
+        self.local_port = int(self.transport.get_extra_info("sockname")[1])
+        if self.host in ("0.0.0.0", ""):  # noqa: S104
+            self.host = _guess_local_ip(self.settings.registrar)
+        if self.settings.registrar:
+            self._spawn(self._register_loop())
+        log.info("SIP UA listening on %s:%s (advertised %s)", self.settings.bind_host, self.local_port, self.host)
+
+    async def stop(self) -> None:
+        calls = [c.hangup("shutdown") for c in list(self.calls.values())]
+        if calls:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
+        if self.settings.registrar and self.registered.is_set():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._register_once(expires=0), 3)
+        for task in list(self._tasks):
+            task.cancel()
+        if self.transport is not None:
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def _spawn(self, coro: Awaitable[object]) -> asyncio.Task[object]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_task_error)
+        return task
+
+    # -- helpers -----------------------------------------------------------------------------
+    def via(self, branch: str | None = None) -> str:
+        return f"SIP/2.0/UDP {self.host}:{self.local_port};branch={branch or new_branch()};rport"
+
+    def contact(self) -> str:
+        return f"<sip:{self.settings.user}@{self.host}:{self.local_port}>"
+
+    def send(self, msg: SipMessage, addr: tuple[str, int]) -> None:
+        if self.transport is None:
+            return
+        self.transport.sendto(msg.to_bytes(), addr)
+
+    async def resolve(self, uri: str) -> tuple[str, int]:
+        parsed = SipUri.parse(uri)
+        host = parsed.params.get("maddr") or parsed.host.strip("[]")
+        port = parsed.port or 5060
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM, family=socket.AF_INET)
+        return infos[0][4][0], infos[0][4][1]
+
+    def active_calls(self) -> int:
+        return sum(1 for c in self.calls.values() if c.state != "ended")
+
+    def _forget(self, call: Call) -> None:
+        self.calls.pop(call.call_id, None)
+
+    # -- receiving ---------------------------------------------------------------------------
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not data.strip():
+            return  # CRLF keep-alive
+        try:
+            msg = SipMessage.parse(data)
+        except SipParseError as exc:
+            log.warning("dropping unparsable SIP from %s:%s: %s", *addr, exc)
+            return
+        try:
+            if msg.is_request:
+                self._on_request(msg, addr)
+            else:
+                self._on_response(msg)
+        except SipParseError as exc:
+            log.warning("bad SIP message from %s:%s: %s", *addr, exc)
+            if msg.is_request and msg.method != "ACK":
+                self.send(msg.response(400, str(exc)[:60]), addr)
+
+    def _on_response(self, msg: SipMessage) -> None:
+        _, method = msg.cseq
+        tx = self._client_tx.get((msg.branch, method))
+        if tx is None:
+            # A retransmitted 2xx to our INVITE: the ACK got lost, send it again (§13.2.2.4).
+            call = self.calls.get(msg.call_id)
+            if method == "INVITE" and msg.status and 200 <= msg.status < 300 and call and call._ack and call._ack_addr:
+                self.send(call._ack, call._ack_addr)
+            return
+        assert msg.status is not None
+        if msg.status < 200:
+            tx.provisional = True
+            if tx.on_provisional:
+                tx.on_provisional(msg)
+        elif not tx.final.done():
+            tx.final.set_result(msg)
+
+    def _on_request(self, msg: SipMessage, addr: tuple[str, int]) -> None:
+        method = msg.method or ""
+        key = (msg.branch, "INVITE" if method == "ACK" else method)
+        if method != "ACK" and key in self._server_tx:
+            last, _ = self._server_tx[key]
+            if last is not None:
+                self.send(last, addr)  # retransmitted request: repeat our last response
+            return
+        if method == "ACK":
+            if key in self._server_tx:
+                self._acked.add(msg.branch)  # ACK of a non-2xx final response: stop Timer G
+            self._on_ack(msg)
+            return
+        if method == "CANCEL":
+            self._on_cancel(msg, addr)
+            return
+        self._server_tx[key] = (None, time.monotonic())
+        self._expire_server_tx()
+        to_tag = msg.to.tag
+        if to_tag:
+            self._on_in_dialog(msg, addr)
+        elif method == "INVITE":
+            self._spawn(self._on_invite(msg, addr))
+        elif method == "OPTIONS":
+            self._respond(msg, addr, 200, extra={"Allow": ALLOW, "Accept": "application/sdp"})
+        elif method in ("BYE", "INFO", "UPDATE"):
+            self._respond(msg, addr, 481)
+        elif method == "NOTIFY":
+            self._respond(msg, addr, 200)
+        else:
+            self._respond(msg, addr, 405, extra={"Allow": ALLOW})
+
+    def _respond(
+        self, req: SipMessage, addr: tuple[str, int], status: int, *, to_tag: str | None = None,
+        extra: dict[str, str] | None = None, body: bytes = b"", reason: str | None = None,
+    ) -> SipMessage:
+        resp = req.response(status, reason, to_tag=to_tag or (new_tag() if status > 100 else None))
+        for k, v in (extra or {}).items():
+            resp.add(k, v)
+        resp.add("Server", USER_AGENT)
+        if body:
+            resp.add("Content-Type", "application/sdp")
+        resp.body = body
+        self.send(resp, addr)
+        if req.method == "INVITE" and status >= 300:
+            self._spawn(self._retransmit_until_ack(resp, addr, req.branch))
+        if status >= 200 or req.method == "INVITE":
+            key = (req.branch, req.method or "")
+            if key in self._server_tx or status >= 200:
+                self._server_tx[key] = (resp, time.monotonic())
+        return resp
+
+    async def _retransmit_until_ack(self, resp: SipMessage, addr: tuple[str, int], branch: str) -> None:
+        """Timer G (§17.2.1): a lost 486/488 would otherwise leave the caller waiting 32 s."""
+        interval = T1
+        deadline = time.monotonic() + 64 * T1
+        while branch not in self._acked and time.monotonic() < deadline:
+            await asyncio.sleep(interval)
+            if branch in self._acked:
+                break
+            self.send(resp, addr)
+            interval = min(interval * 2, T2)
+        self._acked.discard(branch)
+
+    def _expire_server_tx(self) -> None:
+        cutoff = time.monotonic() - 64 * T1
+        for key in [k for k, (_, t) in self._server_tx.items() if t < cutoff]:
+            del self._server_tx[key]
+
+    # -- INVITE server -------------------------------------------------------------------------
+    async def _on_invite(self, msg: SipMessage, addr: tuple[str, int]) -> None:
+        self._respond(msg, addr, 100)
+        local_tag = new_tag()
+        try:
+            offer = sdp.parse(msg.body) if msg.body else None
+        except (sdp.SdpError, ValueError) as exc:
+            self._respond(msg, addr, 488, to_tag=local_tag, extra={"Warning": f'399 minsheng "{exc}"'})
+            return
+        if offer is None:
+            # Late offer (no SDP in INVITE) is rare on trunks; we only do offer/answer in INVITE/200.
+            self._respond(msg, addr, 488, to_tag=local_tag, extra={"Warning": '399 minsheng "SDP offer required"'})
+            return
+        codec = offer.codec()
+        if codec is None:
+            self._respond(msg, addr, 488, to_tag=local_tag, extra={"Warning": '305 minsheng "PCMU/PCMA only"'})
+            return
+        if self.active_calls() >= self.settings.max_calls or not self.accept_calls():
+            status = self.settings.busy_status
+            self._respond(msg, addr, status, to_tag=local_tag, extra={"Retry-After": "30"} if status == 503 else None)
+            log.info("rejected call %s with %s: at capacity (%s calls)", msg.call_id, status, self.active_calls())
+            return
+        contact_hdr = msg.get("Contact")
+        if not contact_hdr:
+            self._respond(msg, addr, 400, to_tag=local_tag, reason="Missing Contact")
+            return
+        frm = msg.from_
+        dialog = Dialog(
+            call_id=msg.call_id,
+            local_tag=local_tag,
+            remote_tag=frm.tag or "",
+            local_uri=_strip_tag(msg.get("To") or ""),
+            remote_uri=_strip_tag(msg.get("From") or ""),
+            remote_target=NameAddr.parse(contact_hdr).uri,
+            route_set=msg.get_all("Record-Route"),
+            local_cseq=0,
+        )
+        holder: dict[str, Call] = {}
+        rtp = await open_session(
+            host=self.settings.bind_host,
+            port_range=self.settings.rtp_port_range,
+            payload_type=codec,
+            telephone_event=offer.telephone_event(),
+            on_audio=lambda pcm: _dispatch_audio(holder, pcm),
+            on_dtmf=lambda d: _dispatch_dtmf(holder, d),
+        )
+        call = Call(
+            ua=self, dialog=dialog, direction="in", remote_number=caller_number(msg), codec=codec,
+            telephone_event=offer.telephone_event(), rtp=rtp, invite=msg,
+        )
+        holder["call"] = call
+        self.calls[call.call_id] = call
+        if self.settings.answer_delay > 0:
+            self._respond(msg, addr, 180, to_tag=local_tag, extra={"Contact": self.contact()})
+            self._pending_invites[call.call_id] = (call, msg, addr)
+            await asyncio.sleep(self.settings.answer_delay)
+            if self._pending_invites.pop(call.call_id, None) is None:
+                return  # cancelled while ringing
+        answer = sdp.build(
+            address=self.host, port=rtp.local_port, codecs=[codec],
+            telephone_event=offer.telephone_event(), direction=sdp.answer_direction(offer.direction),
+        )
+        ok = self._respond(msg, addr, 200, to_tag=local_tag, body=answer,
+                           extra={"Contact": self.contact(), "Allow": ALLOW})
+        call.answered_at = time.monotonic()
+        rtp.start((offer.address, offer.port))
+        # §13.3.1.4: retransmit the 2xx until the ACK arrives; no ACK in 64·T1 → BYE.
+        interval = T1
+        deadline = time.monotonic() + 64 * T1
+        while call.state == "early":
+            try:
+                await asyncio.wait_for(call.confirmed.wait(), interval)
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    log.warning("no ACK for %s: ending call", call.call_id)
+                    call.state = "confirmed"  # BYE is allowed on an unacknowledged 2xx dialog
+                    await call.hangup("no ACK")
+                    return
+                self.send(ok, addr)
+                interval = min(interval * 2, T2)
+        if call.state == "confirmed" and self.on_incoming is not None:
+            await self.on_incoming(call)
+
+    def _on_ack(self, msg: SipMessage) -> None:
+        call = self.calls.get(msg.call_id)
+        if call is not None and call.state == "early" and call.direction == "in":
+            call.state = "confirmed"
+            call.confirmed.set()
+
+    def _on_cancel(self, msg: SipMessage, addr: tuple[str, int]) -> None:
+        pending = self._pending_invites.pop(msg.call_id, None)
+        if pending is None:
+            known = (msg.branch, "INVITE") in self._server_tx
+            self._respond(msg, addr, 200 if known else 481)
+            return
+        call, invite, invite_addr = pending
+        self._respond(msg, addr, 200)
+        self._respond(invite, invite_addr, 487, to_tag=call.dialog.local_tag)
+        call._end("cancelled")
+
+    def _on_in_dialog(self, msg: SipMessage, addr: tuple[str, int]) -> None:
+        call = self.calls.get(msg.call_id)
+        method = msg.method
+        if call is None or (call.dialog.local_tag != msg.to.tag):
+            self._respond(msg, addr, 481)
+            return
+        if method == "BYE":
+            self._respond(msg, addr, 200, to_tag=call.dialog.local_tag)
+            call._end("remote hangup")
+        elif method == "INFO":
+            self._respond(msg, addr, 200, to_tag=call.dialog.local_tag)
+            digit = _info_dtmf(msg)
+            if digit:
+                _dispatch_dtmf({"call": call}, digit)
+        elif method == "INVITE":
+            self._reinvite(call, msg, addr)
+        elif method in ("OPTIONS", "UPDATE", "NOTIFY"):
+            self._respond(msg, addr, 200, to_tag=call.dialog.local_tag)
+        else:
+            self._respond(msg, addr, 405, to_tag=call.dialog.local_tag, extra={"Allow": ALLOW})
+
+    def _reinvite(self, call: Call, msg: SipMessage, addr: tuple[str, int]) -> None:
+        direction = "sendrecv"
+        if msg.body:
+            try:
+                offer = sdp.parse(msg.body)
+            except sdp.SdpError:
+                self._respond(msg, addr, 488, to_tag=call.dialog.local_tag)
+                return
+            if offer.codec() != call.codec:
+                self._respond(msg, addr, 488, to_tag=call.dialog.local_tag)
+                return
+            call.rtp.remote = (offer.address, offer.port)
+            direction = sdp.answer_direction(offer.direction)
+        answer = sdp.build(address=self.host, port=call.rtp.local_port, codecs=[call.codec],
+                           telephone_event=call.telephone_event, direction=direction, version=2)
+        self._respond(msg, addr, 200, to_tag=call.dialog.local_tag, body=answer, extra={"Contact": self.contact()})
+
+    # -- client transactions -------------------------------------------------------------------
+    async def request(
+        self, msg: SipMessage, addr: tuple[str, int], *, timeout: float = 64 * T1,
+        on_provisional: Callable[[SipMessage], None] | None = None,
+    ) -> SipMessage:
+        """Send a request and wait for its final response, retransmitting as §17.1 says."""
+        method = msg.method or ""
+        key = (msg.branch, method)
+        tx = _ClientTx(asyncio.get_running_loop().create_future(), on_provisional=on_provisional)
+        self._client_tx[key] = tx
+        interval = T1
+        deadline = time.monotonic() + timeout
+        try:
+            self.send(msg, addr)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{method} timed out")
+                try:
+                    resp = await asyncio.wait_for(asyncio.shield(tx.final), min(interval, remaining))
+                    break
+                except TimeoutError:
+                    if method == "INVITE" and tx.provisional:
+                        interval = remaining  # a proceeding INVITE is not retransmitted
+                        continue
+                    self.send(msg, addr)
+                    interval = T2 if tx.provisional else min(interval * 2, T2)
+        finally:
+            self._client_tx.pop(key, None)
+        if method == "INVITE" and resp.status and resp.status >= 300:
+            ack = SipMessage(method="ACK", uri=msg.uri)
+            ack.add("Via", msg.get("Via") or "")
+            for name in ("Route",):
+                for v in msg.get_all(name):
+                    ack.add(name, v)
+            ack.add("Max-Forwards", "70")
+            ack.add("From", msg.get("From") or "")
+            ack.add("To", resp.get("To") or "")
+            ack.add("Call-ID", msg.call_id)
+            ack.add("CSeq", f"{msg.cseq[0]} ACK")
+            self.send(ack, addr)
+        return resp
+
+    async def send_in_dialog(self, call: Call, method: str, *, body: bytes = b"", content_type: str = "") -> SipMessage:
+        msg = call.dialog.request(method, self)
+        msg.add("Contact", self.contact())
+        if body:
+            msg.add("Content-Type", content_type)
+            msg.body = body
+        addr = await self.resolve(call.dialog.next_hop_uri())
+        return await self.request(msg, addr, timeout=16 * T1 * 4)
+
+    # -- registration --------------------------------------------------------------------------
+    async def _register_loop(self) -> None:
+        failures = 0
+        while True:
+            try:
+                expires = await self._register_once(expires=self.settings.register_expires)
+                self.register_error = None
+                self.registered.set()
+                failures = 0
+                await asyncio.sleep(max(expires * 0.8, 5))
+            except (SipError, TimeoutError, OSError) as exc:
+                failures += 1
+                self.register_error = str(exc)
+                self.registered.clear()
+                log.warning("registration to %s failed: %s", self.settings.registrar, exc)
+                await asyncio.sleep(min(5 * failures, 60))
+
+    async def _register_once(self, *, expires: int) -> int:
+        assert self.settings.registrar
+        reg_uri = SipUri.parse(self.settings.registrar)
+        domain = self.settings.domain or reg_uri.host
+        request_uri = f"sip:{domain}" + (f":{reg_uri.port}" if reg_uri.port and not self.settings.domain else "")
+        aor = f"<sip:{self.settings.user}@{domain}>"
+        addr = await self.resolve(self.settings.registrar)
+        call_id = getattr(self, "_reg_call_id", None) or new_call_id(self.host)
+        self._reg_call_id = call_id
+        tag = new_tag()
+        auth_header: tuple[str, str] | None = None
+        for _attempt in range(3):
+            self._reg_cseq = getattr(self, "_reg_cseq", 0) + 1
+            msg = SipMessage(method="REGISTER", uri=request_uri)
+            msg.add("Via", self.via())
+            msg.add("Max-Forwards", "70")
+            msg.add("From", f"{aor};tag={tag}")
+            msg.add("To", aor)
+            msg.add("Call-ID", call_id)
+            msg.add("CSeq", f"{self._reg_cseq} REGISTER")
+            msg.add("Contact", self.contact())
+            msg.add("Expires", str(expires))
+            msg.add("User-Agent", USER_AGENT)
+            if auth_header:
+                msg.add(*auth_header)
+            resp = await self.request(msg, addr)
+            if resp.status in (401, 407) and auth_header is None:
+                if not self.settings.auth_password:
+                    raise SipError(resp.status or 0, "registrar wants credentials (set SIP_PASSWORD)")
+                name = "WWW-Authenticate" if resp.status == 401 else "Proxy-Authenticate"
+                challenge = digest.parse_challenge(resp.get(name) or "")
+                auth_header = (
+                    "Authorization" if resp.status == 401 else "Proxy-Authorization",
+                    digest.authorization(
+                        challenge=challenge, method="REGISTER", uri=request_uri,
+                        username=self.settings.auth_username or self.settings.user,
+                        password=self.settings.auth_password,
+                    ),
+                )
+                continue
+            if resp.status == 200:
+                granted = expires
+                for c in resp.get_all("Contact"):
+                    na = NameAddr.parse(c)
+                    if f"{self.host}:{self.local_port}" in na.uri and na.params.get("expires", "").isdigit():
+                        granted = int(na.params["expires"])
+                if resp.get("Expires") and (resp.get("Expires") or "").isdigit() and granted == expires:
+                    granted = int(resp.get("Expires") or expires)
+                log.info("registered %s at %s for %ss", aor, self.settings.registrar, granted)
+                return granted
+            raise SipError(resp.status or 0, resp.reason)
+        raise SipError(403, "authentication rejected")
+
+    # -- outgoing calls (outbound dialer, bench and test caller) -------------------------------
+    async def invite(
+        self, target: str, *, from_user: str, codecs: list[int] | None = None,
+        on_audio: Callable[[np.ndarray], None] | None = None, on_dtmf: Callable[[str], None] | None = None,
+        timeout: float = 32.0,
+    ) -> Call:
+        codecs = codecs or [audio.PT_PCMU, audio.PT_PCMA]
+        holder: dict[str, Call] = {}
+        rtp = await open_session(
+            host=self.settings.bind_host, port_range=self.settings.rtp_port_range,
+            payload_type=codecs[0], telephone_event=101,
+            on_audio=lambda pcm: _dispatch_audio(holder, pcm), on_dtmf=lambda d: _dispatch_dtmf(holder, d),
+        )
+        local_tag = new_tag()
+        call_id = new_call_id(self.host)
+        from_uri = f"<sip:{from_user}@{self.host}:{self.local_port}>"
+        to_uri = f"<{target}>"
+        msg = SipMessage(method="INVITE", uri=target)
+        msg.add("Via", self.via())
+        msg.add("Max-Forwards", "70")
+        msg.add("From", f"{from_uri};tag={local_tag}")
+        msg.add("To", to_uri)
+        msg.add("Call-ID", call_id)
+        msg.add("CSeq", "1 INVITE")
+        msg.add("Contact", f"<sip:{from_user}@{self.host}:{self.local_port}>")
+        msg.add("Allow", ALLOW)
+        msg.add("User-Agent", USER_AGENT)
+        msg.add("Content-Type", "application/sdp")
+        msg.body = sdp.build(address=self.host, port=rtp.local_port, codecs=codecs, telephone_event=101)
+        dialog = Dialog(call_id, local_tag, "", from_uri, to_uri, target, [], 1)
+        call = Call(ua=self, dialog=dialog, direction="out", remote_number=None, codec=codecs[0],
+                    telephone_event=101, rtp=rtp, invite=msg, on_audio=on_audio, on_dtmf=on_dtmf)
+        holder["call"] = call
+        self.calls[call_id] = call
+        addr = await self.resolve(target)
+        try:
+            resp = await self.request(msg, addr, timeout=timeout)
+        except BaseException:
+            call._end("invite failed")
+            raise
+        if not resp.status or resp.status >= 300:
+            call._end(f"rejected {resp.status}")
+            raise SipError(resp.status or 0, resp.reason)
+        answer = sdp.parse(resp.body)
+        call.codec = answer.codec() or codecs[0]
+        rtp.payload_type = call.codec
+        rtp.telephone_event = answer.telephone_event()
+        call.telephone_event = rtp.telephone_event
+        dialog.remote_tag = resp.to.tag or ""
+        dialog.remote_uri = _strip_tag(resp.get("To") or to_uri)
+        contact = resp.get("Contact")
+        dialog.remote_target = NameAddr.parse(contact).uri if contact else target
+        dialog.route_set = list(reversed(resp.get_all("Record-Route")))
+        ack = dialog.request("ACK", self)
+        ack.set("CSeq", "1 ACK")
+        dialog.local_cseq = 1
+        ack_addr = await self.resolve(dialog.next_hop_uri())
+        call._ack, call._ack_addr = ack, ack_addr
+        self.send(ack, ack_addr)
+        call.state = "confirmed"
+        call.answered_at = time.monotonic()
+        call.confirmed.set()
+        rtp.start((answer.address, answer.port))
+        return call
+
+
+def _strip_tag(name_addr: str) -> str:
+    na = NameAddr.parse(name_addr)
+    na.params.pop("tag", None)
+    return str(na)
+
+
+def caller_number(invite: SipMessage) -> str | None:
+    """The caller's number: P-Asserted-Identity (trusted trunks) before From."""
+    for header in ("P-Asserted-Identity", "Remote-Party-ID", "From"):
+        value = invite.get(header)
+        if not value:
+            continue
+        raw = NameAddr.parse(value).uri
+        if raw.lower().startswith("tel:"):
+            return raw[4:].split(";")[0] or None
+        try:
+            uri = SipUri.parse(raw)
+        except SipParseError:
+            continue
+        if uri.user:
+            return uri.user
+    return None
+
+
+def _info_dtmf(msg: SipMessage) -> str | None:
+    ctype = (msg.get("Content-Type") or "").lower()
+    text = msg.body.decode("utf-8", "replace")
+    if "dtmf-relay" in ctype:
+        for line in text.splitlines():
+            key, _, val = line.partition("=")
+            if key.strip().lower() == "signal" and val.strip():
+                return val.strip()[0]
+    elif "application/dtmf" in ctype and text.strip():
+        return text.strip()[0]
+    return None
+
+
+def _dispatch_audio(holder: dict[str, Call], pcm: np.ndarray) -> None:
+    call = holder.get("call")
+    if call is not None and call.on_audio is not None:
+        call.on_audio(pcm)
+
+
+def _dispatch_dtmf(holder: dict[str, Call], digit: str) -> None:
+    call = holder.get("call")
+    if call is not None and call.on_dtmf is not None:
+        call.on_dtmf(digit)
+
+
+def _guess_local_ip(registrar: str | None) -> str:
+    target = "127.0.0.1"
+    if registrar:
+        with contextlib.suppress(SipParseError):
+            target = SipUri.parse(registrar).host
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect((target, 5060))  # no packet is sent; this only picks the outgoing interface
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def _log_task_error(task: asyncio.Task[object]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("SIP task failed", exc_info=task.exception())
+
+
+__all__ = ["Call", "Dialog", "SipError", "SipUA", "UASettings", "caller_number", "RtpSession"]

@@ -1,0 +1,318 @@
+"""The turn manager: what a good operator does between the caller and the hub.
+
+It speaks the recording notice, relays recognised text and keypad input to the hub, turns the
+hub's replies (and their buttons) into speech, re-prompts on silence, offers the keypad or a
+human after the second silence and ends the call politely after the third.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+from telephony.frames import DTMF, BargeIn, BotText, CallStarted, FinalText, Frame, Hangup, InterimText
+from telephony.gazetteer import Gazetteer
+from telephony.hub import Button, HubClient, HubError
+from telephony.pipeline import CallState, Processor, TurnTiming
+from telephony.textnorm import normalize_numbers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prompts:
+    notice: str = "您好，这里是建湖12345政务服务热线，为了更好地为您服务，通话将被录音。"
+    # Spoken locally like the web chat's opening line: the hub hears from the caller first.
+    greeting: str = "请问您要反映什么问题？可以直接说发生了什么、在哪里。"
+    reprompt: str = "抱歉，我没有听清。"
+    keypad_offer: str = "您也可以使用电话按键：按星号键重听，按0转人工服务。"
+    number_hint: str = "号码也可以直接按键输入，以井号键结束。"
+    no_input_bye: str = "由于长时间没有听到您的声音，本次通话先结束。您已反映的内容我们会记录下来，感谢您的来电，再见。"
+    one_way_bye: str = "抱歉，我们听不到您的声音，请挂机后重新拨打。再见。"
+    hub_down: str = "抱歉，系统暂时繁忙，请您稍后再拨。再见。"
+    handoff: str = "好的，您的诉求已记录，我们会安排工作人员尽快与您联系。感谢您的来电，再见。"
+    goodbye: str = "感谢您的来电，再见。"
+    choice_intro: str = "请说出您的选择，或者按键："
+
+    def fixed(self) -> list[str]:
+        """Prompts rendered into the cache when the gateway starts."""
+        return [self.notice, self.greeting, self.reprompt, self.keypad_offer, self.number_hint, self.no_input_bye,
+                self.one_way_bye, self.hub_down, self.handoff, self.goodbye, self.choice_intro]
+
+
+# Ways callers say yes/no and the satisfaction levels, for matching speech to button titles.
+SYNONYMS: dict[str, list[str]] = {
+    "是": ["是", "是的", "对", "对的", "嗯", "好", "好的", "可以", "行", "没错", "确认"],
+    "不是": ["不是", "不对", "不", "没有", "不用", "不要", "不行", "否"],
+    "满意": ["满意", "非常满意", "很满意"],
+    "基本满意": ["基本满意", "还行", "一般", "还可以"],
+    "不满意": ["不满意", "很不满意", "非常不满意"],
+}
+HUMAN_WORDS = ("转人工",)
+_PUNCT = re.compile(r"[\s，。！？、,.!?；;：:]+")
+_NUMBER_QUESTION = re.compile(r"电话|号码|手机")
+
+
+def phrases_for(buttons: list[Button]) -> list[str]:
+    out: list[str] = []
+    for b in buttons:
+        for p in [b.title, *SYNONYMS.get(b.title, [])]:
+            if p and p not in out:
+                out.append(p)
+    return out
+
+
+def match_button(text: str, buttons: list[Button]) -> Button | None:
+    """The button a spoken answer means: exact title, a known synonym, or the longest title inside."""
+    said = _PUNCT.sub("", text)
+    if not said or not buttons:
+        return None
+    for b in buttons:
+        if said == _PUNCT.sub("", b.title) or said in SYNONYMS.get(b.title, []):
+            return b
+    inside = [b for b in buttons if _PUNCT.sub("", b.title) and _PUNCT.sub("", b.title) in said]
+    if inside:
+        return max(inside, key=lambda b: len(b.title))
+    if said.isdigit() and 1 <= int(said) <= len(buttons):
+        return buttons[int(said) - 1]
+    return None
+
+
+class TurnManager(Processor):
+    def __init__(
+        self,
+        state: CallState,
+        hub: HubClient,
+        *,
+        prompts: Prompts | None = None,
+        gazetteer: Gazetteer | None = None,
+        start_text: str = "",
+        no_input_timeout: float = 8.0,
+        digit_timeout: float = 3.0,
+        media_timeout: float = 10.0,
+        last_media: callable | None = None,  # type: ignore[valid-type]
+        use_grammar: bool = True,
+    ) -> None:
+        super().__init__()
+        self.state = state
+        self.hub = hub
+        self.prompts = prompts or Prompts()
+        self.gazetteer = gazetteer
+        self.start_text = start_text
+        self.no_input_timeout = no_input_timeout
+        self.digit_timeout = digit_timeout
+        self.media_timeout = media_timeout
+        self.last_media = last_media or (lambda: None)
+        self.use_grammar = use_grammar
+        self.buttons: list[Button] = []
+        self.last_prompt = ""
+        self.no_input_count = 0
+        self.conversation_started = False
+        self.hub_mode = "bot"
+        self.ending = False
+        self._turn = 0
+        self._digits = ""
+        self._digit_task: asyncio.Task[None] | None = None
+        self._hub_lock = asyncio.Lock()
+        self._hub_busy = 0
+        self._watchdog: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._started_at = time.monotonic()
+
+    # -- frame handling ---------------------------------------------------------------------
+    async def process(self, frame: Frame) -> None:
+        if isinstance(frame, CallStarted):
+            self._started_at = time.monotonic()
+            await self._say(self.prompts.notice, source="notice", interruptible=False, cache=True)
+            if self.start_text:  # a deployment whose bot opens the conversation itself
+                self._turn += 1
+                self.state.timings[self._turn] = TurnTiming(self._turn, "start", final_text=time.monotonic())
+                self._spawn(self._exchange(self.start_text, source="start", turn=self._turn))
+            else:
+                self.last_prompt = self.prompts.greeting
+                await self._say(self.prompts.greeting, source="greeting", cache=True)
+            self._watchdog = asyncio.create_task(self._watch())
+        elif isinstance(frame, FinalText):
+            if frame.text and not self.ending:
+                self.no_input_count = 0
+                self._turn += 1
+                timing = TurnTiming(self._turn, "speech", speech_end=frame.speech_end, final_text=time.monotonic())
+                self.state.timings[self._turn] = timing
+                self._spawn(self._on_speech(frame.text, self._turn))
+        elif isinstance(frame, DTMF):
+            await self._on_dtmf(frame.digit)
+        elif isinstance(frame, InterimText):
+            pass
+        elif isinstance(frame, BargeIn):
+            await self.push(frame)
+        elif isinstance(frame, Hangup):
+            self.ending = True
+        else:
+            await self.push(frame)
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _say(self, text: str, *, source: str, interruptible: bool = True, end_reason: str | None = None,
+                   cache: bool | None = None, turn: int | None = None) -> None:
+        if turn is None:
+            self._turn += 1
+            turn = self._turn
+            self.state.timings[turn] = TurnTiming(turn, source, bot_reply=time.monotonic())
+        self.state.transcript.append(("bot", text))
+        # A closing message must play out in full, or the call would never reach its BYE.
+        await self.push(BotText(text, turn, interruptible and end_reason is None, end_reason, cache))
+
+    # -- caller input ---------------------------------------------------------------------------
+    async def _on_speech(self, text: str, turn: int) -> None:
+        said = normalize_numbers(text)
+        if self.gazetteer is not None:
+            said, _ = self.gazetteer.correct(said)
+        self.state.transcript.append(("caller", said))
+        button = match_button(said, self.buttons)
+        if any(w in said for w in HUMAN_WORDS):
+            button = None
+        if button is not None:
+            await self._exchange(button.title, payload=button.payload, source="speech", turn=turn)
+        else:
+            await self._exchange(said, source="speech", turn=turn)
+
+    async def _on_dtmf(self, digit: str) -> None:
+        if self.ending:
+            return
+        self.state.last_activity = time.monotonic()
+        self.no_input_count = 0
+        await self.push(BargeIn("dtmf"))
+        if digit == "*" and not self._digits:
+            await self._say(self.last_prompt or self.prompts.goodbye, source="dtmf")
+            return
+        if digit == "#":
+            await self._submit_digits()
+            return
+        if not self._digits and self.buttons:
+            index = int(digit) - 1 if digit.isdigit() else -1
+            if 0 <= index < len(self.buttons):
+                await self._dtmf_turn(self.buttons[index].title, payload=self.buttons[index].payload)
+                return
+            if digit == "0":
+                await self._dtmf_turn("转人工")
+                return
+        self._digits += digit
+        if self._digit_task is not None:
+            self._digit_task.cancel()
+        self._digit_task = asyncio.create_task(self._digit_timeout())
+
+    async def _digit_timeout(self) -> None:
+        await asyncio.sleep(self.digit_timeout)
+        self._digit_task = None
+        await self._submit_digits()
+
+    async def _submit_digits(self) -> None:
+        if self._digit_task is not None:
+            self._digit_task.cancel()
+            self._digit_task = None
+        digits, self._digits = self._digits, ""
+        if not digits:
+            return
+        await self._dtmf_turn("转人工" if digits == "0" else digits)
+
+    async def _dtmf_turn(self, text: str, *, payload: str | None = None) -> None:
+        self._turn += 1
+        self.state.timings[self._turn] = TurnTiming(self._turn, "dtmf", final_text=time.monotonic())
+        self.state.transcript.append(("caller", f"[按键] {text}"))
+        self._spawn(self._exchange(text, payload=payload, source="dtmf", turn=self._turn))
+
+    # -- the hub ---------------------------------------------------------------------------------
+    async def _exchange(self, text: str, *, source: str, turn: int, payload: str | None = None) -> None:
+        self._hub_busy += 1
+        try:
+            async with self._hub_lock:
+                if self.ending:
+                    return
+                try:
+                    resp = await self.hub.send(self.state.conversation_id, text, self.state.caller_number,
+                                               payload=payload)
+                except HubError as exc:
+                    log.error("[%s] hub failed: %s", self.state.conversation_id, exc)
+                    self.ending = True
+                    await self._say(self.prompts.hub_down, source="error", end_reason="hub_error", cache=True)
+                    return
+                self.conversation_started = True
+                self.hub_mode = resp.mode
+                timing = self.state.timings.setdefault(turn, TurnTiming(turn, source))
+                timing.bot_reply = time.monotonic()
+                self.buttons = []
+                texts: list[str] = []
+                for reply in resp.replies:
+                    if reply.buttons:
+                        self.buttons = reply.buttons
+                    if reply.text:
+                        texts.append(reply.text)
+                if self.buttons:
+                    keys = "，".join(f"{b.title}请按{i}" for i, b in enumerate(self.buttons, 1))
+                    texts.append(f"{self.prompts.choice_intro}{keys}。")
+                self.state.grammar = phrases_for(self.buttons) if self.buttons and self.use_grammar else None
+                end_reason: str | None = None
+                if resp.mode == "closed":
+                    end_reason = "completed"
+                    texts = texts or [self.prompts.goodbye]
+                elif resp.handoff_requested or resp.mode == "agent":
+                    # No agent can join a phone call through the hub yet: the draft is kept for
+                    # staff to call back, and the caller hears exactly that.
+                    end_reason = "handoff"
+                    texts.append(self.prompts.handoff)
+                if not texts:
+                    return
+                speech = "".join(t if t.endswith(("。", "！", "？", "!", "?", ".")) else t + "。" for t in texts)
+                if end_reason is None:
+                    self.last_prompt = speech
+                else:
+                    self.ending = True
+                await self._say(speech, source=source, end_reason=end_reason, turn=turn)
+        finally:
+            self._hub_busy -= 1
+            self.state.last_activity = time.monotonic()
+
+    # -- silence and dead lines -------------------------------------------------------------------
+    async def _watch(self) -> None:
+        while not self.ending:
+            await asyncio.sleep(0.2)
+            now = time.monotonic()
+            last_media = self.last_media()
+            reference = last_media if last_media is not None else self._started_at
+            if now - reference > self.media_timeout:
+                log.warning("[%s] no RTP for %.0fs: one-way audio", self.state.conversation_id, now - reference)
+                self.ending = True
+                await self._say(self.prompts.one_way_bye, source="no_media", end_reason="one_way_audio", cache=True)
+                return
+            busy = self.state.playing() or self.state.in_speech or self._hub_busy or self._digits
+            if busy:
+                self.state.last_activity = now
+                continue
+            if now - self.state.last_activity < self.no_input_timeout:
+                continue
+            self.no_input_count += 1
+            self.state.last_activity = now
+            if self.no_input_count >= 3:
+                self.ending = True
+                await self._say(self.prompts.no_input_bye, source="no_input", end_reason="no_input", cache=True)
+                return
+            prompt = self.prompts.reprompt
+            if self.no_input_count == 2:
+                prompt += self.prompts.keypad_offer
+                if _NUMBER_QUESTION.search(self.last_prompt):
+                    prompt += self.prompts.number_hint
+            await self._say(prompt + self.last_prompt, source="reprompt")
+
+    async def stop(self) -> None:
+        for task in [self._watchdog, self._digit_task, *self._tasks]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task

@@ -1,0 +1,224 @@
+"""Real SIP peers for the voice tests: Debian's Kamailio (registrar/proxy) and baresip (the phone).
+
+Each is started with generated config on free loopback ports and stopped by its own process
+group id; nothing here touches processes it did not start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from telephony.audio import read_wav, rms
+
+KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+BARESIP_MODULES = "/usr/lib/baresip/modules"
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def require(binary: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        raise RuntimeError(f"{binary} is not installed (apt-get install {binary})")
+    return path
+
+
+def _stop(proc: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)  # our own process group (start_new_session)
+        proc.wait(timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout)
+
+
+KAMAILIO_CFG = """#!KAMAILIO
+debug=2
+log_stderror=yes
+children=2
+auto_aliases=no
+listen=udp:127.0.0.1:{port}
+alias=udp:127.0.0.1:{port}
+mpath="{modules}"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "xlog.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "auth.so"
+modparam("rr", "enable_full_lr", 1)
+modparam("usrloc", "db_mode", 0)
+
+request_route {{
+    if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
+    if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+    if (has_totag()) {{
+        if (loose_route()) {{ xlog("L_INFO", "in-dialog $rm via record-route\\n"); t_relay(); exit; }}
+        if (is_method("ACK")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+        sl_send_reply("404", "Not here");
+        exit;
+    }}
+    if (is_method("REGISTER")) {{
+        # digest auth without a database: the password comes from the config
+        if (!pv_www_authenticate("$td", "{password}", "0")) {{
+            xlog("L_INFO", "challenging REGISTER from $fu\\n");
+            www_challenge("$td", "1");
+            exit;
+        }}
+        xlog("L_INFO", "authenticated REGISTER $tu contact $ct\\n");
+        if (!save("location")) {{ sl_reply_error(); }}
+        exit;
+    }}
+    if (is_method("INVITE")) {{ record_route(); }}
+    if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
+    xlog("L_INFO", "routing $rm for $tu to $ru\\n");
+    if (!t_relay()) {{ sl_reply_error(); }}
+}}
+"""
+
+
+class Kamailio:
+    def __init__(self, workdir: Path, *, password: str) -> None:
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.password = password
+        self.port = free_udp_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.dir / "kamailio.log"
+
+    @property
+    def uri(self) -> str:
+        return f"sip:127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        binary = require("kamailio")
+        cfg = self.dir / "kamailio.cfg"
+        cfg.write_text(KAMAILIO_CFG.format(port=self.port, modules=KAMAILIO_MODULES, password=self.password))
+        check = subprocess.run([binary, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
+        if check.returncode != 0:
+            raise RuntimeError(f"kamailio rejected its config:\n{check.stderr[-2000:]}")
+        self.proc = subprocess.Popen(
+            [binary, "-f", str(cfg), "-DD", "-E", "-Y", str(self.dir), "-P", str(self.dir / "kamailio.pid")],
+            stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 20.0) -> None:
+        """Ready when it answers an OPTIONS (any response) on its port."""
+        probe = (
+            f"OPTIONS sip:probe@127.0.0.1:{self.port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{{p}};branch=z9hG4bKprobe{{n}}\r\n"
+            "Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:probe@127.0.0.1>\r\n"
+            "Call-ID: probe@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+        deadline = time.monotonic() + timeout
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            s.settimeout(0.5)
+            n = 0
+            while time.monotonic() < deadline:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise RuntimeError(f"kamailio exited: {self.log()[-2000:]}")
+                n += 1
+                s.sendto(probe.format(p=s.getsockname()[1], n=n).encode(), ("127.0.0.1", self.port))
+                try:
+                    if s.recv(4096).startswith(b"SIP/2.0"):
+                        return
+                except TimeoutError:
+                    continue
+        raise RuntimeError(f"kamailio did not answer on {self.port}: {self.log()[-2000:]}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+
+class Baresip:
+    """baresip as the citizen's phone: plays a WAV into the call, records what it hears."""
+
+    def __init__(self, workdir: Path, *, user: str, source_wav: Path) -> None:
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.user = user
+        self.source_wav = source_wav
+        self.sip_port = free_udp_port()
+        self.cons_port = free_udp_port()
+        self.rec_dir = self.dir / "rec"
+        self.rec_dir.mkdir(exist_ok=True)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.dir / "baresip.log"
+
+    def start(self, dial: str, *, seconds: int) -> None:
+        binary = require("baresip")
+        (self.dir / "accounts").write_text(f"<sip:{self.user}@127.0.0.1>;regint=0\n")
+        (self.dir / "config").write_text(
+            "\n".join([
+                f"module_path {BARESIP_MODULES}",
+                f"sip_listen 127.0.0.1:{self.sip_port}",
+                "net_interface 127.0.0.1",  # keep media on loopback, not the host's other addresses
+                f"audio_source aufile,{self.source_wav}",
+                "audio_player alsa,null",  # baresip 1.0's aufile cannot play; sndfile records instead
+                "audio_alert aufile,/dev/null",
+                "module g711.so",
+                "module aufile.so",
+                "module alsa.so",
+                "module sndfile.so",
+                "module account.so",
+                "module cons.so",
+                "module menu.so",
+                f"cons_listen 127.0.0.1:{self.cons_port}",
+                f"snd_path {self.rec_dir}",
+                "",
+            ])
+        )
+        self.proc = subprocess.Popen(
+            [binary, "-f", str(self.dir), "-e", f"/dial {dial}", "-t", str(seconds)],
+            stdin=subprocess.DEVNULL, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def command(self, text: str) -> None:
+        """Send a console command (e.g. `/sndcode 123#` sends RFC 2833 DTMF)."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto((text + "\n").encode(), ("127.0.0.1", self.cons_port))
+
+    def log(self) -> str:
+        if not self.log_path.exists():
+            return ""
+        return self.log_path.read_bytes().decode("utf-8", "replace").replace("\r", "\n")
+
+    def heard(self) -> tuple[np.ndarray, int]:
+        """What the phone received (sndfile's decode-side dump) and its sample rate."""
+        files = sorted(self.rec_dir.glob("*-dec.wav"))
+        if not files:
+            return np.zeros(0, dtype=np.int16), 8000
+        return read_wav(files[-1].read_bytes())
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+
+def window_rms(pcm: np.ndarray, start: float, end: float, rate: int = 8000) -> float:
+    return rms(pcm[int(start * rate):int(end * rate)])

@@ -1,0 +1,175 @@
+"""Calls the gateway must end well: hang-ups mid-intake, silence, one-way audio, a human asked for.
+
+Driven by the gateway's own SIP caller over loopback (real SIP, RTP and Vosk), which makes the
+caller's timing event-driven: each step waits for what the bot did, never for a fixed time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from telephony.asr import AsrEngine
+from telephony.audio import rms
+from telephony.caller import Caller
+from telephony.gateway import Gateway
+from telephony.settings import Settings
+from tests.telephony.conftest import espeak, run
+from tests.telephony.scripted_hub import ScriptedHub, reply
+
+pytestmark = pytest.mark.voice
+
+NOTICE = "您好，本通话将被录音。"  # short notice keeps these tests quick; the full one is in test_call_baresip
+
+
+async def _start(settings: Settings, asr: AsrEngine, script: list) -> tuple[ScriptedHub, Gateway, Caller]:  # type: ignore[type-arg]
+    hub = ScriptedHub(script)
+    await hub.start()
+    settings.api_url = hub.url
+    settings.notice = NOTICE
+    gateway = Gateway(settings, asr=asr)
+    await gateway.start()
+    caller = await Caller.create()
+    return hub, gateway, caller
+
+
+async def _wait_record(gateway: Gateway, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not gateway.records:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the gateway never finished the call")
+        await asyncio.sleep(0.1)
+
+
+def test_caller_hangup_mid_intake_keeps_the_draft(gateway_settings: Settings, asr_engine: AsrEngine) -> None:
+    async def scenario() -> None:
+        hub, gateway, caller = await _start(gateway_settings, asr_engine, [
+            lambda t: reply("请问具体在什么位置？"),
+        ])
+        try:
+            call = await caller.dial(f"sip:12345@127.0.0.1:{gateway.ua.local_port}")
+            assert await caller.wait_voice_after(0, 30)
+            assert await caller.wait_silence(1.2, 60)  # notice and greeting are over
+            await caller.say(espeak("안녕하세요 반갑습니다", "ko"))
+            await hub.wait_for(lambda: len(hub.messages) >= 1)
+            await call.hangup()  # the citizen hangs up in the middle of the intake
+            await hub.wait_for(lambda: len(hub.closes) >= 1)
+            await _wait_record(gateway)
+        finally:
+            await caller.close()
+            await gateway.stop()
+            await hub.stop()
+        assert hub.closes == [{"conversation_id": hub.messages[0]["conversation_id"], "reason": "caller_hangup"}]
+        assert gateway.records[0].end_reason == "caller_hangup"
+        assert gateway.ua.active_calls() == 0
+
+    run(scenario)
+
+
+def test_silence_reprompts_then_offers_keypad_then_ends(gateway_settings: Settings, asr_engine: AsrEngine) -> None:
+    gateway_settings.no_input_timeout = 1.5
+
+    async def scenario() -> None:
+        hub, gateway, caller = await _start(gateway_settings, asr_engine, [lambda t: reply("请问是在哪个镇？")])
+        try:
+            call = await caller.dial(f"sip:12345@127.0.0.1:{gateway.ua.local_port}")
+            assert await caller.wait_voice_after(0, 30)
+            assert await caller.wait_silence(0.8, 60)
+            await caller.say(espeak("안녕하세요 반갑습니다", "ko"))  # one answer, then the caller goes quiet
+            await asyncio.wait_for(call.ended.wait(), 120)  # the bot must hang up by itself
+            await _wait_record(gateway)
+        finally:
+            await caller.close()
+            await gateway.stop()
+            await hub.stop()
+        record = gateway.records[0]
+        bot_lines = [text for who, text in record.transcript if who == "bot"]
+        assert record.end_reason == "no_input"
+        assert call.end_reason == "remote hangup"  # a BYE from the gateway, not a dead channel
+        assert any("没有听清" in line and "请问是在哪个镇" in line for line in bot_lines)
+        assert any("按0转人工" in line for line in bot_lines), bot_lines
+        assert "长时间没有听到您的声音" in bot_lines[-1]
+        assert hub.closes == [{"conversation_id": hub.messages[0]["conversation_id"], "reason": "no_input"}]
+        assert rms(caller.recording()) > 300
+
+    run(scenario)
+
+
+def test_one_way_audio_gets_a_message_and_a_bye(gateway_settings: Settings, asr_engine: AsrEngine) -> None:
+    gateway_settings.media_timeout = 2.0
+
+    async def scenario() -> None:
+        hub, gateway, caller = await _start(gateway_settings, asr_engine, [lambda t: reply("请问您要反映什么问题？")])
+        try:
+            call = await caller.dial(f"sip:12345@127.0.0.1:{gateway.ua.local_port}")
+            call.rtp.send_enabled = False  # the caller's audio never arrives
+            await asyncio.wait_for(call.ended.wait(), 90)
+            await _wait_record(gateway)
+        finally:
+            await caller.close()
+            await gateway.stop()
+            await hub.stop()
+        record = gateway.records[0]
+        assert record.end_reason == "one_way_audio"
+        assert "听不到您的声音" in record.transcript[-1][1]
+        assert call.end_reason == "remote hangup"
+        assert hub.messages == [] and hub.closes == []  # the caller never got a word in: nothing to keep
+
+    run(scenario)
+
+
+def test_keypad_zero_asks_for_a_human(gateway_settings: Settings, asr_engine: AsrEngine) -> None:
+    async def scenario() -> None:
+        hub, gateway, caller = await _start(gateway_settings, asr_engine, [
+            lambda t: reply("正在为您转接人工服务。", mode="agent", handoff=True),
+        ])
+        try:
+            call = await caller.dial(f"sip:12345@127.0.0.1:{gateway.ua.local_port}")
+            assert await caller.wait_voice_after(0, 30)
+            caller.dtmf("0#")
+            await hub.wait_for(lambda: len(hub.messages) >= 1)
+            await asyncio.wait_for(call.ended.wait(), 60)
+            await _wait_record(gateway)
+        finally:
+            await caller.close()
+            await gateway.stop()
+            await hub.stop()
+        assert hub.messages[0]["text"] == "转人工"
+        assert gateway.records[0].end_reason == "handoff"
+        assert hub.closes == []  # the conversation stays open for staff to call back
+
+    run(scenario)
+
+
+def test_health_endpoint_reports_calls(gateway_settings: Settings, asr_engine: AsrEngine) -> None:
+    async def scenario() -> None:
+        hub, gateway, caller = await _start(gateway_settings, asr_engine, [lambda t: reply("请讲。")])
+        try:
+            async with httpx.AsyncClient() as client:
+                idle = (await client.get(f"http://127.0.0.1:{gateway.health_port}/health")).json()
+                await caller.dial(f"sip:12345@127.0.0.1:{gateway.ua.local_port}")
+                busy = (await client.get(f"http://127.0.0.1:{gateway.health_port}/health")).json()
+        finally:
+            await caller.close()
+            await gateway.stop()
+            await hub.stop()
+        assert idle["status"] == "ok" and idle["calls"] == 0 and idle["model"]
+        assert busy["calls"] == 1
+
+    run(scenario)
+
+
+def test_gateway_refuses_to_start_without_a_model(tmp_path: Path) -> None:
+    env = {**os.environ, "VOSK_MODEL_PATH": str(tmp_path / "no-model"), "SIP_PORT": "0", "VOICE_HEALTH_PORT": "0",
+           "SIP_BIND": "127.0.0.1", "PROMPT_CACHE_DIR": str(tmp_path / "p")}
+    proc = subprocess.run([sys.executable, "-m", "telephony"], env=env, capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 2
+    assert "make models" in proc.stderr and "VOSK_MODEL_PATH" in proc.stderr
