@@ -17,9 +17,11 @@ from telephony.audio import resample
 from telephony.frames import DTMF, AudioIn, CallStarted, Hangup
 from telephony.gazetteer import Gazetteer
 from telephony.hub import HubClient, HubError
+from telephony.outbound import DialFailure, dial
 from telephony.pipeline import AsrProcessor, CallState, Pipeline, Playout, TtsProcessor, TurnTiming, VadProcessor
 from telephony.settings import Settings
 from telephony.sip.ua import Call, SipUA, UASettings
+from telephony.transfer import Bridge, refer
 from telephony.tts import EdgeTts, EspeakTts, PromptCache, Synthesizer, TtsEngine, split_sentences
 from telephony.turns import Prompts, TurnManager
 from telephony.vad import VadConfig
@@ -28,7 +30,8 @@ log = logging.getLogger(__name__)
 
 # End reasons of the bot side mapped to the hub's close reasons (None: leave it open for staff).
 CLOSE_FOR = {"completed": None, "no_input": "no_input", "one_way_audio": "one_way_audio",
-             "handoff": None, "hub_error": None, "max_duration": "completed"}
+             "handoff": None, "hub_error": None, "max_duration": "completed",
+             "transferred": None, "bridged": None, "transfer_failed": None}
 
 
 @dataclasses.dataclass
@@ -40,6 +43,11 @@ class CallRecord:
     timings: list[TurnTiming] = dataclasses.field(default_factory=list)
     barge_ins: int = 0
     transcript: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    transfer: dict[str, object] | None = None  # what /calls/{id}/transfer did
+
+
+class TransferRefused(Exception):
+    pass
 
 
 def build_synthesizer(settings: Settings) -> Synthesizer:
@@ -127,8 +135,32 @@ class Gateway:
                 "sip_port": self.ua.local_port,
             })
 
+        async def transfer(request: web.Request) -> web.Response:
+            if request.headers.get("Authorization") != f"Bearer {self.settings.service_token}":
+                return web.json_response({"detail": "service token required"}, status=401)
+            cid = request.match_info["cid"]
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+            target = body.get("target") if isinstance(body, dict) else None
+            if not isinstance(target, str) or not target.lower().startswith(("sip:", "sips:")) or "@" not in target:
+                return web.json_response({"detail": "target must be a SIP URI (sip:1001@pbx)"}, status=422)
+            session = self.active.get(cid)
+            if session is None:
+                if any(r.conversation_id == cid for r in self.records):
+                    return web.json_response({"detail": "call already ended"}, status=409)
+                return web.json_response({"detail": "no such call"}, status=404)
+            try:
+                # shielded: the API giving up on a slow transfer must not cut it off half-way
+                result = await asyncio.shield(session.transfer(target))
+            except TransferRefused as exc:
+                return web.json_response({"detail": str(exc)}, status=409)
+            return web.json_response(result, status=200 if result["status"] != "failed" else 502)
+
         app = web.Application()
         app.router.add_get("/health", health)
+        app.router.add_post("/calls/{cid}/transfer", transfer)
         self._health = web.AppRunner(app, access_log=None)
         await self._health.setup()
         site = web.TCPSite(self._health, self.settings.health_host, self.settings.health_port)
@@ -165,7 +197,7 @@ class CallSession:
         self.turns = TurnManager(
             self.state, gateway.hub, prompts=gateway.prompts, gazetteer=gateway.gazetteer,
             start_text=s.start_text, no_input_timeout=s.no_input_timeout, media_timeout=s.media_timeout,
-            last_media=lambda: rtp.last_packet_at, use_grammar=s.use_grammar,
+            last_media=lambda: rtp.last_packet_at, use_grammar=s.use_grammar, hold_seconds=s.agent_hold_seconds,
         )
         self.pipeline = Pipeline([
             VadProcessor(self.state, VadConfig(end_silence=s.end_silence)),
@@ -175,6 +207,9 @@ class CallSession:
             self.playout,
         ])
         self.record = CallRecord(self.state.conversation_id, call.remote_number)
+        self.transferring = False
+        self.bridge: Bridge | None = None
+        self._bridge_task: asyncio.Future[str] | None = None
 
     async def run(self) -> None:
         call, state = self.call, self.state
@@ -188,7 +223,12 @@ class CallSession:
         try:
             done, _ = await asyncio.wait({hung_up, state.end_reason}, timeout=self.gw.settings.max_call_seconds,
                                          return_when=asyncio.FIRST_COMPLETED)
-            if state.end_reason in done:
+            if not done and self.transferring:  # an agent's call has no bot time limit
+                done, _ = await asyncio.wait({hung_up, state.end_reason}, return_when=asyncio.FIRST_COMPLETED)
+            if self._bridge_task is not None:
+                await self._bridge_task
+                reason = "bridged"
+            elif state.end_reason in done:
                 reason = state.end_reason.result()
             elif hung_up in done:
                 reason = "caller_hangup"
@@ -203,6 +243,8 @@ class CallSession:
             close = CLOSE_FOR.get(reason, reason)
             if reason == "caller_hangup" and (not self.turns.conversation_started or self.turns.hub_mode == "closed"):
                 close = None  # nothing open at the hub to keep (or already closed by the bot)
+            if self.transferring:
+                close = None  # the agent who asked for the transfer closes the conversation
             if close and self.turns.conversation_started:
                 try:
                     await self.gw.hub.close(state.conversation_id, close)
@@ -219,3 +261,69 @@ class CallSession:
             self.record.barge_ins = self.playout.barge_ins
             self.record.transcript = list(state.transcript)
             self.gw.records.append(self.record)
+
+    # -- transfer to an agent's extension ----------------------------------------------------------
+    async def _play(self, text: str) -> None:
+        """Speak outside the (stopped) pipeline and wait until it has gone out on the wire."""
+        speech = await self.gw.synth.speak(text, cache=True)
+        self.state.transcript.append(("bot", text))
+        rtp = self.call.rtp
+        rtp.enqueue(speech.pcm)
+        while rtp.playing and self.call.state != "ended":
+            await asyncio.sleep(0.05)
+
+    async def transfer(self, target: str) -> dict[str, object]:
+        """Hand the call to `target`: REFER first, a bridge when the far end cannot do it."""
+        if self.transferring:
+            raise TransferRefused("transfer already in progress or done")
+        if self.call.state == "ended" or (self.state.end_reason is not None and self.state.end_reason.done()):
+            raise TransferRefused("call already ended")
+        self.transferring = True
+        cid, s = self.state.conversation_id, self.gw.settings
+        log.info("[%s] transferring to %s", cid, target)
+        await self.pipeline.stop()  # the bot says nothing more on this call
+        self.call.on_audio = None
+        self.call.on_dtmf = None
+        self.call.rtp.flush()
+        await self._play(self.gw.prompts.transferring)
+        result: dict[str, object] = {"target": target}
+        referred = None
+        if s.transfer_refer and self.call.state != "ended":
+            ua = self.gw.ua
+            referred = await refer(self.call, target, referred_by=f"<sip:{s.sip_user}@{ua.host}:{ua.local_port}>",
+                                   timeout=s.transfer_ring_seconds + 10)
+            result["refer"] = {"ok": referred.ok, "sip_status": referred.sip_status, "detail": referred.detail}
+            if referred.ok:
+                log.info("[%s] REFER to %s done: %s", cid, target, referred.detail)
+                result.update(method="refer", status="completed")
+                self.record.transfer = result
+                self.state.request_end("transferred")
+                return result
+            log.info("[%s] REFER refused (%s): bridging", cid, referred.detail)
+        if self.call.state == "ended":
+            result.update(method="bridge", status="failed", detail="来电方已挂机")
+            self.record.transfer = result
+            return result
+        leg = await dial(self.gw.ua, target, from_user=self.call.remote_number or s.sip_user,
+                         ring_timeout=s.transfer_ring_seconds)
+        if isinstance(leg, DialFailure):
+            log.warning("[%s] bridge to %s failed: %s", cid, target, leg.detail)
+            result.update(method="bridge", status="failed", detail=leg.detail, sip_status=leg.sip_status)
+            self.record.transfer = result
+            if self.call.state != "ended":
+                await self._play(self.gw.prompts.handoff)
+            self.state.request_end("transfer_failed")
+            return result
+        if self.call.state == "ended":
+            await leg.hangup("caller gone")
+            result.update(method="bridge", status="failed", detail="来电方已挂机")
+            self.record.transfer = result
+            return result
+        self.bridge = Bridge(self.call, leg)
+        self.bridge.start()
+        self._bridge_task = asyncio.ensure_future(self.bridge.wait())
+        self._bridge_task.add_done_callback(lambda _t: self.state.request_end("bridged"))
+        log.info("[%s] bridged to %s (call %s)", cid, target, leg.call_id)
+        result.update(method="bridge", status="bridged", agent_call_id=leg.call_id)
+        self.record.transfer = result
+        return result

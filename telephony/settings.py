@@ -52,6 +52,9 @@ class Settings:
     media_timeout: float = 10.0
     max_call_seconds: float = 900.0
     use_grammar: bool = True
+    agent_hold_seconds: float = 0.0  # >0: a caller who asked for a person waits this long for a transfer
+    transfer_ring_seconds: float = 30.0
+    transfer_refer: bool = True  # False: always bridge (agents on a network the trunk cannot reach)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -91,4 +94,7 @@ class Settings:
             media_timeout=float(_env("VOICE_MEDIA_TIMEOUT", "10")),
             max_call_seconds=float(_env("VOICE_MAX_CALL_SECONDS", "900")),
             use_grammar=_env("VOICE_GRAMMAR", "1") not in ("0", "false", "no"),
+            agent_hold_seconds=float(_env("VOICE_AGENT_HOLD_SECONDS", "120")),
+            transfer_ring_seconds=float(_env("VOICE_TRANSFER_RING_SECONDS", "30")),
+            transfer_refer=_env("VOICE_TRANSFER_REFER", "1") not in ("0", "false", "no"),
         )

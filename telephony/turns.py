@@ -35,13 +35,16 @@ class Prompts:
     one_way_bye: str = "抱歉，我们听不到您的声音，请挂机后重新拨打。再见。"
     hub_down: str = "抱歉，系统暂时繁忙，请您稍后再拨。再见。"
     handoff: str = "好的，您的诉求已记录，我们会安排工作人员尽快与您联系。感谢您的来电，再见。"
+    hold: str = "正在为您转接人工服务，请不要挂机。"
+    transferring: str = "正在为您转接工作人员，请稍候。"
     goodbye: str = "感谢您的来电，再见。"
     choice_intro: str = "请说出您的选择，或者按键："
 
     def fixed(self) -> list[str]:
         """Prompts rendered into the cache when the gateway starts."""
         return [self.notice, self.greeting, self.reprompt, self.keypad_offer, self.number_hint, self.no_input_bye,
-                self.one_way_bye, self.hub_down, self.handoff, self.goodbye, self.choice_intro]
+                self.one_way_bye, self.hub_down, self.handoff, self.goodbye, self.choice_intro, self.hold,
+                self.transferring]
 
 
 # Ways callers say yes/no and the satisfaction levels, for matching speech to button titles.
@@ -96,6 +99,8 @@ class TurnManager(Processor):
         media_timeout: float = 10.0,
         last_media: callable | None = None,  # type: ignore[valid-type]
         use_grammar: bool = True,
+        hold_seconds: float = 0.0,
+        hold_reminder: float = 20.0,
     ) -> None:
         super().__init__()
         self.state = state
@@ -108,6 +113,9 @@ class TurnManager(Processor):
         self.media_timeout = media_timeout
         self.last_media = last_media or (lambda: None)
         self.use_grammar = use_grammar
+        self.hold_seconds = hold_seconds
+        self.hold_reminder = hold_reminder
+        self.holding_since: float | None = None  # waiting for an agent to take the call by transfer
         self.buttons: list[Button] = []
         self.last_prompt = ""
         self.no_input_count = 0
@@ -262,11 +270,19 @@ class TurnManager(Processor):
                 if resp.mode == "closed":
                     end_reason = "completed"
                     texts = texts or [self.prompts.goodbye]
+                elif (resp.handoff_requested or resp.mode == "agent") and self.hold_seconds > 0:
+                    # An agent takes the call by transfer (gateway /calls/{id}/transfer); until
+                    # then the caller holds, and what they say still reaches the agent's screen.
+                    if self.holding_since is None:
+                        self.holding_since = time.monotonic()
+                        texts.append(self.prompts.hold)
                 elif resp.handoff_requested or resp.mode == "agent":
-                    # No agent can join a phone call through the hub yet: the draft is kept for
-                    # staff to call back, and the caller hears exactly that.
+                    # Holding disabled: the draft is kept for staff to call back, and the caller
+                    # hears exactly that.
                     end_reason = "handoff"
                     texts.append(self.prompts.handoff)
+                else:
+                    self.holding_since = None  # handed back to the bot
                 if not texts:
                     return
                 speech = "".join(t if t.endswith(("。", "！", "？", "!", "?", ".")) else t + "。" for t in texts)
@@ -291,6 +307,17 @@ class TurnManager(Processor):
                 self.ending = True
                 await self._say(self.prompts.one_way_bye, source="no_media", end_reason="one_way_audio", cache=True)
                 return
+            if self.holding_since is not None:
+                if now - self.holding_since > self.hold_seconds:
+                    self.ending = True
+                    await self._say(self.prompts.handoff, source="hold_timeout", end_reason="handoff", cache=True)
+                    return
+                if self.state.playing() or self.state.in_speech or self._hub_busy:
+                    self.state.last_activity = now
+                elif now - self.state.last_activity >= self.hold_reminder:
+                    self.state.last_activity = now
+                    await self._say(self.prompts.hold, source="hold", cache=True)
+                continue
             busy = self.state.playing() or self.state.in_speech or self._hub_busy or self._digits
             if busy:
                 self.state.last_activity = now

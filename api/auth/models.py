@@ -43,6 +43,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), index=True)
     department_id: Mapped[str | None] = mapped_column(String(64), index=True)
     leader_id: Mapped[str | None] = mapped_column(String(64))
+    sip_uri: Mapped[str | None] = mapped_column(String(255))  # the agent's extension, for call transfer
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(64), default="system")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

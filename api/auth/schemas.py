@@ -6,6 +6,8 @@ from pydantic import BaseModel, Field
 
 from api.auth.models import Role
 
+SIP_URI = r"^sips?:[^@\s<>;]+@[^@\s<>]+$"
+
 
 class TokenOut(BaseModel):
     access_token: str
@@ -21,12 +23,15 @@ class UserIn(BaseModel):
     role: Role
     department_id: str | None = Field(default=None, max_length=64, description="承办人必填：所属承办单位（id、简称或代码）")
     leader_id: str | None = Field(default=None, max_length=64, description="分管领导必填：leaders.yml 中的 id")
+    sip_uri: str | None = Field(default=None, max_length=255, pattern=SIP_URI,
+                                description="坐席分机（转接来电用），如 sip:1001@pbx.example.org")
 
 
 class UserPatch(BaseModel):
     active: bool | None = None
     password: str | None = Field(default=None, min_length=8, max_length=128)
     full_name: str | None = Field(default=None, max_length=64)
+    sip_uri: str | None = Field(default=None, max_length=255, pattern=f"^$|{SIP_URI}", description="空字符串清除分机")
 
 
 class UserOut(BaseModel):
@@ -35,5 +40,6 @@ class UserOut(BaseModel):
     role: str
     department_id: str | None
     leader_id: str | None
+    sip_uri: str | None = None
     active: bool
     created_at: datetime

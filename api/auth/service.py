@@ -55,6 +55,7 @@ def create_user(*, db_session: Session, user_in: UserIn, actor: str) -> User:
     user = User(
         username=user_in.username, full_name=user_in.full_name, password_hash=hash_password(user_in.password),
         role=user_in.role, department_id=department_id, leader_id=leader_id, created_by=actor,
+        sip_uri=user_in.sip_uri,
     )
     db_session.add(user)
     try:
@@ -76,6 +77,8 @@ def update_user(*, db_session: Session, username: str, patch: UserPatch) -> User
         user.password_hash = hash_password(patch.password)
     if patch.full_name is not None:
         user.full_name = patch.full_name
+    if patch.sip_uri is not None:
+        user.sip_uri = patch.sip_uri or None
     db_session.commit()
     return user
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from api.auth.deps import _user_from_token as user_from_token
 from api.auth.deps import require_roles
 from api.auth.models import Role, User
-from api.console import service
+from api.console import service, voice
 from api.conversations import handoff
 from api.conversations import service as conversations
 from api.conversations.live import CONSOLE, live, message_json
@@ -113,6 +113,22 @@ async def hand_back(conversation_id: str, agent: Agent) -> dict:
 async def close(conversation_id: str, agent: Agent) -> dict:
     conversation, notice = await in_session(handoff.close_by_agent, conversation_id=conversation_id, agent=agent.username)
     return await _after(conversation, [notice])
+
+
+@router.post("/conversations/{conversation_id}/transfer")
+async def transfer_call(conversation_id: str, agent: Agent) -> dict:
+    """The call goes to the agent's SIP extension; transcript and draft stay on the console."""
+    await in_session(voice.check, conversation_id=conversation_id, agent=agent.username, sip_uri=agent.sip_uri)
+    target = str(agent.sip_uri)
+    result = await voice.ask_gateway(conversation_id, target)
+    message = await in_session(voice.record, conversation_id=conversation_id, agent=agent.username, target=target,
+                               result=result)
+    await live.publish_messages(conversation_id, [message], "agent")
+    await service.announce(conversation_id)
+    if result.get("status") == "failed":
+        raise HTTPException(502, detail=f"转接没有成功：{result.get('detail', '')}")
+    return {"conversation_id": conversation_id, "target": target, "method": result.get("method"),
+            "status": result.get("status")}
 
 
 @router.post("/conversations/{conversation_id}/ticket", response_model=TicketOut, status_code=201)

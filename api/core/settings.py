@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     agent_shift_start: str = "08:30"
     agent_shift_end: str = "17:30"
     public_base_url: str = "http://127.0.0.1:8000"
+    # The voice gateway's control endpoint (its VOICE_HEALTH_PORT): the console transfers calls there.
+    voice_gateway_url: str = "http://127.0.0.1:8091"
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -95,6 +95,7 @@ class Call:
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     on_dtmf: Callable[[str], None] | None = None
     on_audio: Callable[[np.ndarray], None] | None = None
+    on_notify: Callable[[SipMessage], None] | None = None  # in-dialog NOTIFY (REFER progress)
     answered_at: float | None = None
     _ack: SipMessage | None = None
     _ack_addr: tuple[str, int] | None = None
@@ -455,6 +456,8 @@ class SipUA(asyncio.DatagramProtocol):
             self._reinvite(call, msg, addr)
         elif method in ("OPTIONS", "UPDATE", "NOTIFY"):
             self._respond(msg, addr, 200, to_tag=call.dialog.local_tag)
+            if method == "NOTIFY" and call.on_notify is not None:
+                call.on_notify(msg)
         else:
             self._respond(msg, addr, 405, to_tag=call.dialog.local_tag, extra={"Allow": ALLOW})
 
@@ -518,14 +521,17 @@ class SipUA(asyncio.DatagramProtocol):
             self.send(ack, addr)
         return resp
 
-    async def send_in_dialog(self, call: Call, method: str, *, body: bytes = b"", content_type: str = "") -> SipMessage:
+    async def send_in_dialog(self, call: Call, method: str, *, body: bytes = b"", content_type: str = "",
+                             headers: dict[str, str] | None = None, timeout: float = 16 * T1 * 4) -> SipMessage:
         msg = call.dialog.request(method, self)
         msg.add("Contact", self.contact())
+        for name, value in (headers or {}).items():
+            msg.add(name, value)
         if body:
             msg.add("Content-Type", content_type)
             msg.body = body
         addr = await self.resolve(call.dialog.next_hop_uri())
-        return await self.request(msg, addr, timeout=16 * T1 * 4)
+        return await self.request(msg, addr, timeout=timeout)
 
     # -- registration --------------------------------------------------------------------------
     async def _register_loop(self) -> None:

@@ -30,6 +30,7 @@ class Stack:
     api_proxy: SwitchableProxy  # action server → API
     rasa_proxy: SwitchableProxy  # API → Rasa
     web_proxy: SwitchableProxy  # browser → API (a citizen's network)
+    voice_gateway_port: int  # where the API expects a voice gateway's control server (tests start one)
     services: dict[str, Service] = field(default_factory=dict)
 
     @property
@@ -87,7 +88,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not model.exists():
         pytest.fail("models/current.tar.gz is missing: run `make train` (make test does it)")
     work: Path = tmp_path_factory.mktemp("stack")
-    api_port, rasa_port, actions_port = free_port(), free_port(), free_port()
+    api_port, rasa_port, actions_port, gateway_port = free_port(), free_port(), free_port(), free_port()
     proxy = SwitchableProxy(api_port)
     rasa_proxy = SwitchableProxy(rasa_port)
     web_proxy = SwitchableProxy(api_port)
@@ -114,7 +115,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             [str(ROOT / ".venv/bin/uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(api_port)],
             {**common, "MINSHENG_ENV": "test", "MINSHENG_DATABASE_URL": f"sqlite:///{work / 'api.sqlite3'}",
              "MINSHENG_RASA_URL": f"http://127.0.0.1:{rasa_proxy.port}", "MINSHENG_SECRET_KEY": "e2e-secret-key-" + "x" * 32,
-             "MINSHENG_FIRST_ADMIN_PASSWORD": ADMIN_PASSWORD, "MINSHENG_OPEN311_API_KEY": "e2e-open311-key", "MINSHENG_PENDING_RETRY_SECONDS": "1"},
+             "MINSHENG_FIRST_ADMIN_PASSWORD": ADMIN_PASSWORD, "MINSHENG_OPEN311_API_KEY": "e2e-open311-key", "MINSHENG_PENDING_RETRY_SECONDS": "1",
+             "MINSHENG_VOICE_GATEWAY_URL": f"http://127.0.0.1:{gateway_port}"},
             work,
         )
         services["actions"].wait_http(f"http://127.0.0.1:{actions_port}/health")
@@ -128,6 +130,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             api_proxy=proxy,
             rasa_proxy=rasa_proxy,
             web_proxy=web_proxy,
+            voice_gateway_port=gateway_port,
             services=services,
         )
     finally:

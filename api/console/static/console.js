@@ -115,6 +115,18 @@
     $(".takeover", detail).addEventListener("click", act(() => api(`/api/v1/console/conversations/${conversationId}/takeover`, { method: "POST" })));
     $(".handback", detail).addEventListener("click", act(() => api(`/api/v1/console/conversations/${conversationId}/handback`, { method: "POST" })));
     $(".close", detail).addEventListener("click", act(() => api(`/api/v1/console/conversations/${conversationId}/close`, { method: "POST" })));
+    // A call held by me: have the gateway put it through to my desk phone (REFER, or a bridge);
+    // the transcript and the draft stay here while I talk.
+    const transfer = $(".transfer", detail);
+    transfer.hidden = !(data.channel === "voice" && mine);
+    transfer.addEventListener("click", async () => {
+      transfer.disabled = true;
+      notice.textContent = "正在转接到您的分机，请留意电话振铃……";
+      try {
+        const result = await api(`/api/v1/console/conversations/${conversationId}/transfer`, { method: "POST" });
+        notice.textContent = result.method === "refer" ? "来电已转接到您的分机。" : "来电已接通您的分机（网关桥接）。";
+      } catch (e) { notice.textContent = e.message; transfer.disabled = false; }
+    });
     $(".reply", detail).addEventListener("submit", async (event) => {
       event.preventDefault();
       const box = $(".reply textarea", detail);
