@@ -43,6 +43,8 @@ start api .venv/bin/uvicorn api.main:app --host "${API_HOST:-0.0.0.0}" --port "$
 
 if .venv/bin/python -c "from telephony.asr import resolve_model_path; resolve_model_path()" >/dev/null 2>&1; then
   start gateway .venv/bin/python -m telephony
+  # Satisfaction follow-up calls (SIP 5070; MINSHENG_CALLBACK_DIAL_URI says where to dial out)
+  start callbacks .venv/bin/python -m telephony.callback_worker
 else
   say "voice gateway not started: no Vosk model (run 'make models'); chat works without it"
 fi
