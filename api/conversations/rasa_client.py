@@ -37,12 +37,16 @@ def send(*, sender: str, message: str, metadata: dict[str, Any]) -> list[BotRepl
     if response.status_code >= 500 or response.status_code in (404, 503):
         raise RasaUnavailable(f"Rasa answered {response.status_code}")
     response.raise_for_status()
-    replies: list[BotReply] = []
-    for item in response.json():
+    return _replies(response.json())
+
+
+def _replies(items: list[dict[str, Any]]) -> list[BotReply]:
+    """Rasa's bot messages as text + buttons (images and custom payloads are not relayed)."""
+    replies = []
+    for item in items:
         text = item.get("text") or ""
         buttons = [
-            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-            for b in item.get("buttons") or []
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))} for b in item.get("buttons") or []
         ]
         if text or buttons:
             replies.append(BotReply(text=text, buttons=buttons))
@@ -65,11 +69,7 @@ def trigger_intent(*, sender: str, intent: str) -> list[BotReply]:
         raise RasaUnavailable(f"Rasa answered {response.status_code}")
     if response.status_code != 200:
         return []
-    return [
-        BotReply(text=m.get("text") or "", buttons=[{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))} for b in m.get("buttons") or []])
-        for m in response.json().get("messages") or []
-        if m.get("text") or m.get("buttons")
-    ]
+    return _replies(response.json().get("messages") or [])
 
 
 def tracker(sender: str) -> dict[str, Any] | None:
