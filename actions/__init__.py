@@ -7,6 +7,9 @@
 - api_client.py: the one HTTP client to the Minsheng API
 - outbox.py: durable retry of filings while the API is unreachable
 - handoff.py: 转人工
+- knowledge.py: consultations answered from the county FAQ, then 解决了吗
+- status.py: ticket status and 催办 (ticket number + last four digits of the phone)
+- triage.py: low NLU confidence: a confirmation question, a human after two failures
 """
 
 import sys

@@ -91,26 +91,35 @@ async def file_ticket(payload: Mapping[str, Any], idempotency_key: str) -> Filed
 
 async def request_callback(conversation_id: str, phone: str, note: str) -> dict[str, Any]:
     """After hours: ask for a person to call the citizen back (the agents' morning queue)."""
-    try:
-        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-            response = await client.post(
-                f"{api_url()}/api/v1/conversations/{conversation_id}/callback-request",
-                json={"phone": phone, "note": note},
-                headers=_headers(),
-            )
-    except httpx.HTTPError as exc:
-        raise ApiUnavailable(str(exc)) from exc
-    return _result(response)
+    return await _post(f"/api/v1/conversations/{conversation_id}/callback-request", {"phone": phone, "note": note})
 
 
 async def request_handoff(conversation_id: str, reason: str, note: str) -> dict[str, Any]:
+    return await _post(f"/api/v1/conversations/{conversation_id}/handoff", {"reason": reason, "note": note})
+
+
+async def _post(path: str, body: Mapping[str, Any]) -> dict[str, Any]:
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-            response = await client.post(
-                f"{api_url()}/api/v1/conversations/{conversation_id}/handoff",
-                json={"reason": reason, "note": note},
-                headers=_headers(),
-            )
+            response = await client.post(f"{api_url()}{path}", json=dict(body), headers=_headers())
     except httpx.HTTPError as exc:
         raise ApiUnavailable(str(exc)) from exc
     return _result(response)
+
+
+async def knowledge_answer(text: str) -> dict[str, Any]:
+    """The county FAQ's answer to a consultation: {"matched", "answer", "source", "updated", …}."""
+    return await _post("/api/v1/knowledge/answer", {"text": text})
+
+
+async def ticket_status(ticket_no: str, phone_last4: str) -> dict[str, Any]:
+    """The ticket's status for its citizen; ApiRejected 404 = no such ticket or wrong phone (the same)."""
+    return await _post(f"/api/v1/tickets/{ticket_no}/status-lookup", {"phone_last4": phone_last4})
+
+
+async def urge_ticket(ticket_no: str, phone_last4: str, note: str | None, channel: str | None) -> dict[str, Any]:
+    """催办: recorded on the ticket; ApiRejected 404 as for the status."""
+    body: dict[str, Any] = {"phone_last4": phone_last4, "note": note}
+    if channel in ("chat", "voice"):
+        body["channel"] = channel
+    return await _post(f"/api/v1/tickets/{ticket_no}/urge", body)

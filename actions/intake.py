@@ -29,7 +29,6 @@ from actions.report import (
 )
 from actions.validation_base import CappedFailuresFormValidationAction, ProcessResult
 from bot.numbers import parse_phone, phone_for_speech
-from bot.parsing import has_substance, is_gibberish
 from bot.screening import screen
 
 logger = logging.getLogger(__name__)
@@ -88,6 +87,10 @@ async def _screen(tracker: Tracker) -> tuple[list[dict[str, Any]], dict[str, Any
         if advice not in done:
             messages.append({"text": advice})
             done.append(advice)
+    for kind, advice in zip(result.channels, result.channel_advice, strict=True):
+        if kind not in done:  # litigation / arbitration / petition: the channel that handles it
+            messages.append({"text": advice})
+            done.append(kind)
     if result.risk and "risk" not in done:
         done.append("risk")
         note = "风险研判：" + (tracker.latest_message.get("text") or "")[:300]
@@ -128,7 +131,9 @@ class ActionStartIntake(Action):
         return "action_start_intake"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        events: list[EventType] = _metadata_slots(tracker)
+        events: list[EventType] = [*_metadata_slots(tracker), SlotSet("confirm_pending", None)]
+        if tracker.get_slot("faq_answered"):
+            events.append(SlotSet("faq_answered", None))  # an earlier FAQ answer is behind us
         if tracker.get_slot("ticket_no") or tracker.get_slot("ticket_pending"):
             # A second matter in the same conversation: forget the first report.
             events += [SlotSet(slot, None) for slot in RESET_SLOTS]
@@ -136,28 +141,6 @@ class ActionStartIntake(Action):
         if intent in DEMAND_INTENTS and confidence >= 0.4:
             events.append(SlotSet("demand_type", intent))
         return events
-
-
-class ActionTriage(Action):
-    """Low NLU confidence and no report in progress: words that describe a matter ("河里有死鱼",
-    "马路上有个大坑") start the intake anyway, with the likeliest demand type; anything else
-    gets a polite request to say it again."""
-
-    def name(self) -> str:
-        return "action_triage"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        text = tracker.latest_message.get("text") or ""
-        if is_gibberish(text) or not has_substance(text, min_chars=4):
-            dispatcher.utter_message(response="utter_default")
-            return []
-        events: list[EventType] = _metadata_slots(tracker)
-        if tracker.get_slot("ticket_no") or tracker.get_slot("ticket_pending"):
-            events += [SlotSet(slot, None) for slot in RESET_SLOTS]
-        best = next((name for name, _ in _ranking(tracker) if name in DEMAND_INTENTS), None)
-        if best:
-            events.append(SlotSet("demand_type", best))
-        return [*events, FollowupAction("intake_form")]
 
 
 class ValidateIntakeForm(CappedFailuresFormValidationAction):
@@ -174,13 +157,23 @@ class ValidateIntakeForm(CappedFailuresFormValidationAction):
         requested = tracker.get_slot("requested_slot")
         # requested_slot is only empty on the message that starts the form.
         activating = not requested
+        text = tracker.latest_message.get("text") or ""
         meta_events = _metadata_slots(tracker)
+        pending = tracker.get_slot("pending_text")
+        if activating and pending:
+            meta_events.append(SlotSet("pending_text", None))
+            if text.startswith("/") or intent == "affirm":
+                # A confirmed guess ("是" / "不是，我是想举报"): the form starts from the unclear
+                # message itself, with the type the citizen chose.
+                text = pending
+                intent = tracker.get_slot("demand_type") or (intent if intent in DEMAND_INTENTS else None)
+                confidence = 1.0
         slots = dict(tracker.slots)
         for event in meta_events:
             slots[event["name"]] = event["value"]
         outcome = process(
             Turn(
-                text=tracker.latest_message.get("text") or "",
+                text=text,
                 intent=intent,
                 confidence=confidence,
                 requested_slot=None if activating else requested,

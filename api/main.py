@@ -25,8 +25,10 @@ from api.conversations.routes import router as conversations_router
 from api.conversations.routes import ws_router as chat_socket_router
 from api.core.db import run_migrations, session_factory
 from api.core.settings import get_settings
+from api.knowledge.routes import router as knowledge_router
 from api.routing import get_classifier
 from api.scheduler.startup import back_office_routers, start_back_office, stop_back_office
+from api.tickets.citizen_routes import router as citizen_tickets_router
 from api.tickets.routes import router as tickets_router
 
 STATIC = Path(__file__).parent / "conversations" / "static"
@@ -78,7 +80,9 @@ def create_app() -> FastAPI:
 
     app.include_router(conversations_router)
     app.include_router(chat_socket_router)
+    app.include_router(citizen_tickets_router)
     app.include_router(tickets_router)
+    app.include_router(knowledge_router)
     for router in back_office_routers():
         app.include_router(router)
     app.include_router(console_router)

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 from typing import Any
 
@@ -26,7 +25,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.gazetteer import TOWN, get_gazetteer
 from bot.jieba_dict import build_in_tempdir
-from bot.numbers import find_phone_candidates, normalize_digits
+from bot.numbers import extract_ticket_numbers, find_phone_candidates, normalize_digits
+
+__all__ = ["CountyJiebaTokenizer", "GibberishFilter", "HotlineEntityExtractor", "extract_ticket_numbers"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,20 +73,6 @@ class CountyJiebaTokenizer(JiebaTokenizer):
             cls._load_custom_dictionary(str(directory))
             shutil.rmtree(directory, ignore_errors=True)
         return cls(config, model_storage, resource)
-
-
-TICKET_RE = re.compile(r"(?i)(?<![A-Za-z0-9])(JH)\s*[-_ ]?\s*(20\d{6})\s*[-_ ]?\s*(\d{4})(?!\d)")
-
-
-def extract_ticket_numbers(text: str) -> list[dict[str, Any]]:
-    """Ticket numbers as typed ("JH20261127-0001", "jh 20261127 0001") or spoken with
-    Chinese digits ("JH二零二六幺幺二七零零零幺")."""
-    normalised = normalize_digits(text)
-    found = []
-    for m in TICKET_RE.finditer(normalised):
-        value = f"JH{m.group(2)}-{m.group(3)}"
-        found.append({"start": m.start(), "end": m.end(), "value": value})
-    return found
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 # Spoken digit words. 幺=1, 两=2, 洞=0, 拐=7 and 勾=9 are how numbers are read out on the phone.
 SPOKEN_DIGITS = {
@@ -210,3 +211,19 @@ def chinese_to_int(text: str) -> int | None:
     if len(text) == 1 and text in _CN_NUM:
         return _CN_NUM[text]
     return None
+
+
+TICKET_RE = re.compile(r"(?i)(?<![A-Za-z0-9])(JH)\s*[-_ ]?\s*(20\d{6})\s*[-_ ]?\s*(\d{4})(?!\d)")
+
+
+def extract_ticket_numbers(text: str) -> list[dict[str, Any]]:
+    """Ticket numbers as typed ("JH20261127-0001", "jh 20261127 0001") or spoken with
+    Chinese digits ("JH二零二六幺幺二七零零零幺")."""
+    # Typed digits first: "JH20261127-0003一直没人管" must not read "0003一" as five digits.
+    plain = to_halfwidth(text)
+    normalised = plain if TICKET_RE.search(plain) else normalize_digits(text)
+    found = []
+    for m in TICKET_RE.finditer(normalised):
+        value = f"JH{m.group(2)}-{m.group(3)}"
+        found.append({"start": m.start(), "end": m.end(), "value": value})
+    return found

@@ -97,19 +97,57 @@ def test_emergency_advice_comes_first_and_only_once() -> None:
     assert not any("119" in m["text"] for m in dispatcher.messages)
 
 
-def test_triage_starts_the_intake_for_a_described_matter() -> None:
-    from actions.intake import ActionTriage
+def _slot(events: list[dict[str, Any]], name: str) -> Any:
+    return next(e["value"] for e in events if e.get("event") == "slot" and e["name"] == name)
 
-    tracker = _tracker("河里有死鱼", {}, intent="nlu_fallback")
+
+def test_triage_confirms_a_described_matter_then_starts_the_intake() -> None:
+    from actions.triage import ActionConfirmIntent, ActionTriage
+
+    tracker = _tracker("河里怎么都是死鱼", {}, intent="nlu_fallback")
     tracker.latest_message["intent_ranking"] = [
         {"name": "nlu_fallback", "confidence": 1.0},
         {"name": "greet", "confidence": 0.2},
         {"name": "report", "confidence": 0.15},
+        {"name": "consultation", "confidence": 0.1},
     ]
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionTriage().run(dispatcher, tracker, {}))
-    assert {"event": "slot", "timestamp": None, "name": "demand_type", "value": "report"} in events
+    assert "举报" in dispatcher.messages[0]["text"] and "对吗" in dispatcher.messages[0]["text"]
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/affirm", "/consultation", "/deny"]
+    assert _slot(events, "pending_text") == "河里怎么都是死鱼" and _slot(events, "confirm_pending") is True
+    # 是 -> the intake starts as a report
+    yes = _tracker("/affirm", {"triage_guess": "report", "pending_text": "河里怎么都是死鱼", "confirm_pending": True},
+                   intent="affirm")
+    events = asyncio.run(ActionConfirmIntent().run(CollectingDispatcher(), yes, {}))
+    assert _slot(events, "demand_type") == "report"
     assert events[-1]["event"] == "followup" and events[-1]["name"] == "intake_form"
+
+
+def test_between_two_intake_types_the_read_back_confirms() -> None:
+    from actions.triage import ActionTriage
+
+    tracker = _tracker("马路上有个大坑", {}, intent="nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 1.0},
+        {"name": "complaint", "confidence": 0.3},
+        {"name": "report", "confidence": 0.2},
+    ]
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionTriage().run(dispatcher, tracker, {}))
+    assert not dispatcher.messages
+    assert _slot(events, "demand_type") == "complaint" and events[-1]["name"] == "intake_form"
+
+
+def test_two_failures_offer_a_human() -> None:
+    from actions.triage import ActionConfirmIntent, ActionTriage
+
     gibberish = CollectingDispatcher()
-    assert asyncio.run(ActionTriage().run(gibberish, _tracker("sdfsdf", {}, intent="nlu_fallback"), {})) == []
-    assert gibberish.messages[0]["response"] == "utter_default"
+    events = asyncio.run(ActionTriage().run(gibberish, _tracker("sdfsdf", {}, intent="nlu_fallback"), {}))
+    assert "换个说法" in gibberish.messages[0]["text"] and _slot(events, "low_confidence_failures") == 1
+    no = _tracker("都不是", {"triage_guess": "report", "confirm_pending": True, "low_confidence_failures": 1}, intent="deny")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionConfirmIntent().run(dispatcher, no, {}))
+    assert "转人工" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["buttons"] == [{"title": "转人工", "payload": "/human_handoff"}]
+    assert _slot(events, "handoff_reason") == "low_confidence"
