@@ -80,7 +80,8 @@ def conversation_detail(conversation_id: str, _: Viewer, db_session: SessionDep)
 async def _after(conversation: Conversation, messages: list) -> dict:
     await live.publish_messages(conversation.id, messages, conversation.mode)
     await service.announce(conversation.id)
-    return {"conversation_id": conversation.id, "mode": conversation.mode, "assigned_agent": conversation.assigned_agent}
+    return {"conversation_id": conversation.id, "channel": conversation.channel, "mode": conversation.mode,
+            "assigned_agent": conversation.assigned_agent}
 
 
 @router.post("/conversations/{conversation_id}/takeover")

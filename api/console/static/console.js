@@ -100,25 +100,23 @@
     const detail = $("#detail");
     detail.replaceChildren(view);
     $(".conv-id", detail).textContent = conversationId;
-    const meta = `${data.channel === "voice" ? "电话" : "网页"} · ${data.mode === "agent" ? "坐席 " + data.assigned_agent : data.mode === "closed" ? "已结束" : "机器人"}`
-      + (data.caller_number ? ` · 来电 ${data.caller_number}` : "");
-    $(".conv-meta", detail).textContent = meta;
+    detail.dataset.caller = data.caller_number || "";
     $(".transcript", detail).replaceChildren(...data.messages.map(transcriptItem));
     fillDraft($(".draft", detail), data.draft);
-    const mine = data.mode === "agent" && data.assigned_agent === me;
-    $(".takeover", detail).disabled = data.mode === "closed" || mine;
-    $(".handback", detail).disabled = !mine;
-    $(".close", detail).disabled = !mine;
-    $(".reply button", detail).disabled = !mine;
+    applyState(detail, data);
     const notice = $(".notice", detail);
-    const act = (fn) => async () => { notice.textContent = ""; try { await fn(); await open(conversationId); } catch (e) { notice.textContent = e.message; } };
+    // After an action only the state changes (header, buttons); the transcript grows over the
+    // WebSocket and the draft keeps the agent's edits.
+    const act = (fn) => async () => {
+      notice.textContent = "";
+      try { applyState(detail, await fn()); } catch (e) { notice.textContent = e.message; }
+    };
     $(".takeover", detail).addEventListener("click", act(() => api(`/api/v1/console/conversations/${conversationId}/takeover`, { method: "POST" })));
     $(".handback", detail).addEventListener("click", act(() => api(`/api/v1/console/conversations/${conversationId}/handback`, { method: "POST" })));
     $(".close", detail).addEventListener("click", act(() => api(`/api/v1/console/conversations/${conversationId}/close`, { method: "POST" })));
     // A call held by me: have the gateway put it through to my desk phone (REFER, or a bridge);
     // the transcript and the draft stay here while I talk.
     const transfer = $(".transfer", detail);
-    transfer.hidden = !(data.channel === "voice" && mine);
     transfer.addEventListener("click", async () => {
       transfer.disabled = true;
       notice.textContent = "正在转接到您的分机，请留意电话振铃……";
@@ -154,11 +152,25 @@
     });
   }
 
+  // Header and buttons of the open conversation, from a summary (live update or action result).
+  function applyState(detail, state) {
+    if (!detail || !$(".conv-meta", detail)) return;
+    const who = state.mode === "agent" ? "坐席 " + state.assigned_agent : state.mode === "closed" ? "已结束" : "机器人";
+    const channel = (state.channel || conversations.get(selected)?.channel) === "voice" ? "电话" : "网页";
+    $(".conv-meta", detail).textContent = `${channel} · ${who}` + (detail.dataset.caller ? ` · 来电 ${detail.dataset.caller}` : "");
+    const mine = state.mode === "agent" && state.assigned_agent === me;
+    $(".takeover", detail).disabled = state.mode === "closed" || mine;
+    $(".handback", detail).disabled = !mine;
+    $(".close", detail).disabled = !mine;
+    $(".reply button", detail).disabled = !mine;
+    $(".transfer", detail).hidden = !(channel === "电话" && mine);
+  }
+
   function onLive(data) {
     if (data.type === "conversation") {
       conversations.set(data.conversation.conversation_id, data.conversation);
       renderLists();
-      if (data.conversation.conversation_id === selected) open(selected);
+      if (data.conversation.conversation_id === selected) applyState($("#detail"), data.conversation);
     } else if (data.type === "message" && data.conversation_id === selected) {
       const list = $("#detail .transcript");
       if (list && !list.querySelector(`[data-id="${data.message.id}"]`)) {
