@@ -67,6 +67,7 @@ def main(root: Path) -> dict:
         "heldout": {**_intent_figures(_report(heldout / "intent_report.json")),
                     "top_confusions": _confusions(heldout / "intent_errors.json"),
                     "entities": _entity_figures(heldout)},
+        "entity_extractors": {k: v for k, v in _report(root / "entities.json").items() if k != "misses"},
         "conversation_tests": {
             "stories_total": story_report.get("conversation_accuracy", {}).get("total"),
             "stories_correct": story_report.get("conversation_accuracy", {}).get("correct"),

@@ -14,4 +14,6 @@ say "held-apart set ($HELDOUT, never trained on)"
 say "conversation tests (tests/test_stories.yml)"
 .venv-rasa/bin/rasa test core --stories tests/test_stories.yml --model models/current.tar.gz \
   --out var/eval/core --quiet || true
+say "entity extractors on hand-marked messy text (tests/rasa/entity_cases.yml)"
+.venv-rasa/bin/python bench/entity_eval.py --out var/eval/entities.json > /dev/null
 .venv/bin/python bench/nlu_eval.py var/eval | tee bench/results/nlu.json
