@@ -170,9 +170,13 @@ class Baresip:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.dir / "baresip.log"
 
-    def start(self, dial: str, *, seconds: int) -> None:
+    def account(self) -> str:
+        return f"<sip:{self.user}@127.0.0.1>;regint=0"
+
+    def start(self, dial: str | None = None, *, seconds: int = 280) -> None:
+        """Start baresip with its config; dial `dial` at once, or wait for calls when None."""
         binary = require("baresip")
-        (self.dir / "accounts").write_text(f"<sip:{self.user}@127.0.0.1>;regint=0\n")
+        (self.dir / "accounts").write_text(self.account() + "\n")
         (self.dir / "config").write_text(
             "\n".join([
                 f"module_path {BARESIP_MODULES}",
@@ -193,9 +197,11 @@ class Baresip:
                 "",
             ])
         )
+        args = [binary, "-f", str(self.dir), "-t", str(seconds)]
+        if dial:
+            args[3:3] = ["-e", f"/dial {dial}"]
         self.proc = subprocess.Popen(
-            [binary, "-f", str(self.dir), "-e", f"/dial {dial}", "-t", str(seconds)],
-            stdin=subprocess.DEVNULL, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT,
+            args, stdin=subprocess.DEVNULL, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 

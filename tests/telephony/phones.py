@@ -4,11 +4,10 @@ and the agent's desk phone (registered at Kamailio as an extension, answering by
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from pathlib import Path
 
-from tests.telephony.peers import BARESIP_MODULES, Baresip, Kamailio, require
+from tests.telephony.peers import Baresip, Kamailio
 
 
 class Phone(Baresip):
@@ -29,33 +28,6 @@ class Phone(Baresip):
             params += [f"auth_pass={self.registrar.password}", "regint=60"]
             return f"<sip:{self.user}@127.0.0.1:{self.registrar.port}>;" + ";".join(params)
         return f"<sip:{self.user}@127.0.0.1>;regint=0;" + ";".join(params)
-
-    def start(self, dial: str | None = None, *, seconds: int = 280) -> None:  # type: ignore[override]
-        binary = require("baresip")
-        (self.dir / "accounts").write_text(self.account() + "\n")
-        (self.dir / "config").write_text("\n".join([
-            f"module_path {BARESIP_MODULES}",
-            f"sip_listen 127.0.0.1:{self.sip_port}",
-            "net_interface 127.0.0.1",
-            f"audio_source aufile,{self.source_wav}",
-            "audio_player alsa,null",
-            "audio_alert aufile,/dev/null",
-            "module g711.so",
-            "module aufile.so",
-            "module alsa.so",
-            "module sndfile.so",
-            "module account.so",
-            "module cons.so",
-            "module menu.so",
-            f"cons_listen 127.0.0.1:{self.cons_port}",
-            f"snd_path {self.rec_dir}",
-            "",
-        ]))
-        args = [binary, "-f", str(self.dir), "-t", str(seconds)]
-        if dial:
-            args[3:3] = ["-e", f"/dial {dial}"]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log_path.open("wb"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
 
     async def wait_log(self, text: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
