@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
+from api.auth.throttle import login_throttle
 from api.callbacks.routes import pages as callback_pages
 from api.callbacks.routes import router as callbacks_router
 from api.console.routes import pages as console_pages
@@ -24,6 +25,7 @@ from api.conversations.routes import retry_pending_forever
 from api.conversations.routes import router as conversations_router
 from api.conversations.routes import ws_router as chat_socket_router
 from api.core.db import run_migrations, session_factory
+from api.core.http import BodyLimit, SecurityHeaders, install_log_redaction
 from api.core.settings import get_settings
 from api.knowledge.routes import router as knowledge_router
 from api.routing import get_classifier
@@ -32,12 +34,14 @@ from api.tickets.citizen_routes import router as citizen_tickets_router
 from api.tickets.routes import router as tickets_router
 
 STATIC = Path(__file__).parent / "conversations" / "static"
+META_STATIC = Path(__file__).parent / "core" / "static"
 log = logging.getLogger("minsheng")
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    login_throttle.reset()  # the throttle belongs to this app's life (tests start many apps in one process)
     run_migrations()
     scheduler = start_back_office()
     # The classifier trains from its TSV on first use (~2 s): do it now, off the request path.
@@ -58,13 +62,49 @@ def _field_errors(exc: RequestValidationError) -> list[dict]:
     ]
 
 
+# What the 422 handler below answers, published in place of FastAPI's default (a list in `detail`).
+VALIDATION_ERROR_SCHEMA = {
+    "title": "HTTPValidationError",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {"type": "string", "title": "Detail", "description": "第一处问题（中文）"},
+        "errors": {"type": "array", "title": "Errors", "items": {
+            "type": "object", "required": ["loc", "msg", "type"],
+            "properties": {"loc": {"type": "array", "items": {"type": "string"}},
+                           "msg": {"type": "string"}, "type": {"type": "string"}},
+        }},
+    },
+}
+
+
+def _publish_validation_schema(app: FastAPI) -> None:
+    default_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = default_openapi()
+            schema.setdefault("components", {}).setdefault("schemas", {})["HTTPValidationError"] = VALIDATION_ERROR_SCHEMA
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app() -> FastAPI:
+    install_log_redaction()
     app = FastAPI(
         title="Minsheng 民声 12345 API",
         version="0.1.0",
         description="Conversation hub and ticket (工单) back office for 12345 government service hotlines.",
         lifespan=lifespan,
+        docs_url=None,  # served below from files, so the page keeps the CSP (no inline script)
+        redoc_url=None,
     )
+    # issue-16 middleware (the last added wraps the others): headers on every response, then the body limit.
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
+    _publish_validation_schema(app)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -103,6 +143,12 @@ def create_app() -> FastAPI:
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "chat.html", media_type="text/html; charset=utf-8")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> FileResponse:
+        return FileResponse(META_STATIC / "docs.html", media_type="text/html; charset=utf-8")
+
+    app.mount("/static/meta", StaticFiles(directory=META_STATIC), name="meta-static")
 
     app.mount("/static/chat", StaticFiles(directory=STATIC), name="chat-static")
     app.mount("/static/callbacks", StaticFiles(directory=Path(__file__).parent / "callbacks" / "static"),

@@ -22,6 +22,7 @@ from api.conversations.live import CONSOLE, live, message_json
 from api.conversations.models import Conversation
 from api.conversations.models import Role as MessageRole
 from api.core.db import SessionDep, in_session, session_factory
+from api.core.sockets import first_message_token
 from api.tickets import service as tickets
 from api.tickets.routes import ticket_out
 from api.tickets.schemas import TicketIn, TicketOut
@@ -181,8 +182,10 @@ def callback_requests(_: Viewer, db_session: SessionDep) -> list[dict]:
 
 
 @pages.websocket("/ws/console")
-async def console_socket(socket: WebSocket, token: str = "") -> None:
+async def console_socket(socket: WebSocket) -> None:
+    """Live traffic for agents. The token comes in the first message, never in the URL (URLs reach logs)."""
     await socket.accept()
+    token = await first_message_token(socket)
     try:
         with session_factory()() as db_session:
             user = user_from_token(token, db_session)
