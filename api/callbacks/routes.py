@@ -288,8 +288,11 @@ def stats(_: Viewer, db_session: SessionDep, start: date | None = None, end: dat
 
 
 @router.get("/optouts", response_model=list[OptOutOut], summary="不回访登记")
-def optouts(_: Viewer, db_session: SessionDep) -> list[OptOutOut]:
-    return [OptOutOut.model_validate(o, from_attributes=True) for o in service.list_optouts(db_session=db_session)]
+def optouts(user: Viewer, db_session: SessionDep) -> list[OptOutOut]:
+    rows = [OptOutOut.model_validate(o, from_attributes=True) for o in service.list_optouts(db_session=db_session)]
+    if Role(user.role) not in RUN_ROLES:  # leaders read the list, they do not dial: numbers masked
+        rows = [row.model_copy(update={"phone": mask_phone(row.phone)}) for row in rows]
+    return rows
 
 
 @router.post("/optouts", response_model=OptOutOut, status_code=201, summary="登记不回访（号码或工单）")
