@@ -21,7 +21,7 @@ from api.callbacks.routes import router as callbacks_router
 from api.console.routes import pages as console_pages
 from api.console.routes import router as console_router
 from api.conversations import rasa_client
-from api.conversations.routes import retry_pending_forever
+from api.conversations.routes import reset_rate_limits, retry_pending_forever
 from api.conversations.routes import router as conversations_router
 from api.conversations.routes import ws_router as chat_socket_router
 from api.core.db import run_migrations, session_factory
@@ -41,6 +41,7 @@ log = logging.getLogger("minsheng")
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    reset_rate_limits()
     login_throttle.reset()  # the throttle belongs to this app's life (tests start many apps in one process)
     run_migrations()
     scheduler = start_back_office()

@@ -31,6 +31,7 @@ from api.callbacks.schemas import (
     OptOutOut,
     ResultIn,
 )
+from api.conversations.access import CHAT_ERRORS, TrustedDep
 from api.conversations.live import live
 from api.conversations.models import Conversation, Message
 from api.core.db import SessionDep, session_factory
@@ -166,8 +167,8 @@ def report(job_id: int, body: ResultIn, db_session: SessionDep, _: ServiceDep) -
 # ---- chat follow-up ----------------------------------------------------------------------------
 
 @router.post("/chat/{conversation_id}/answer", response_model=ChatAnswerOut,
-             summary="群众在对话中回答回访问题（按钮 payload 或文字）；对话 id 即凭证")
-async def chat_answer(conversation_id: str, body: ChatAnswerIn) -> ChatAnswerOut:
+             responses=CHAT_ERRORS, summary="群众在对话中回答回访问题（按钮 payload 或文字）；需对话令牌或服务令牌")
+async def chat_answer(conversation_id: str, body: ChatAnswerIn, _: TrustedDep) -> ChatAnswerOut:
     def run() -> tuple[ChatAnswerOut, list[service.ChatPost]]:
         with session_factory()() as db_session:
             job, post = service.chat_answer(db_session=db_session, conversation_id=conversation_id,

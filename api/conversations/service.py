@@ -6,6 +6,9 @@ push the returned messages to connected clients.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import threading
 from collections import defaultdict
 from datetime import timedelta
@@ -45,6 +48,27 @@ def check_conversation_id(conversation_id: str) -> None:
         )
 
 
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_session(*, db_session: Session) -> tuple[Conversation, str]:
+    """A new web chat: the server picks the id and a token only the citizen's browser gets (we keep its hash)."""
+    token = secrets.token_urlsafe(32)
+    conversation = Conversation(id=f"web-{secrets.token_hex(16)}", channel=Channel.chat, mode=Mode.bot,
+                                token_hash=_hash(token))
+    db_session.add(conversation)
+    db_session.commit()
+    return conversation, token
+
+
+def holds_token(conversation: Conversation | None, token: str | None) -> bool:
+    """Does `token` open this conversation? Voice calls and pre-session chats open only to services."""
+    if conversation is None or not token or not conversation.token_hash:
+        return False
+    return hmac.compare_digest(conversation.token_hash, _hash(token))
+
+
 def get(*, db_session: Session, conversation_id: str) -> Conversation | None:
     return db_session.get(Conversation, conversation_id)
 
@@ -63,6 +87,8 @@ def _get_or_create(
     conversation = get(db_session=db_session, conversation_id=conversation_id)
     if conversation is not None:
         return conversation
+    if not trusted:  # only services (the voice gateway) choose ids; citizens get theirs from POST /conversations
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="没有找到这个对话，请刷新页面重新开始。")
     conversation = Conversation(
         id=conversation_id,
         channel=message_in.channel,

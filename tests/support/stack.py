@@ -36,16 +36,37 @@ class Stack:
     web_proxy: SwitchableProxy  # browser → API (a citizen's network)
     voice_gateway_port: int  # where the API expects a voice gateway's control server (tests start one)
     services: dict[str, Service] = field(default_factory=dict)
+    session_tokens: dict[str, str] = field(default_factory=dict)  # conversation id → citizen's token
 
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.service_token}"}
 
+    def new_conversation(self) -> str:
+        """A web chat as the chat page starts one: server-issued id and token (kept for chat() and friends)."""
+        response = httpx.post(f"{self.api_url}/api/v1/conversations", headers=self.auth, timeout=30)
+        assert response.status_code == 201, response.text
+        session = response.json()
+        self.session_tokens[session["conversation_id"]] = session["token"]
+        return session["conversation_id"]
+
+    def citizen_auth(self, conversation_id: str) -> dict[str, str]:
+        """The citizen's own header for a conversation made by new_conversation()."""
+        return {"Authorization": f"Bearer {self.session_tokens[conversation_id]}"}
+
+    def chat_page_url(self, conversation_id: str, base: str | None = None) -> str:
+        """The chat page opening this conversation (id and token handed over in the URL fragment)."""
+        return f"{base or self.api_url}/chat#c={conversation_id}&t={self.session_tokens[conversation_id]}"
+
     def chat(self, conversation_id: str, text: str, *, payload: str | None = None, **extra) -> dict:
+        """A citizen's message: with the session token (new_conversation), or the service token for voice."""
         body = {"text": text, **extra}
         if payload is not None:
             body["payload"] = payload
-        headers = self.auth if extra.get("channel") == "voice" else {}
+        if extra.get("channel") == "voice":
+            headers = self.auth
+        else:
+            headers = self.citizen_auth(conversation_id) if conversation_id in self.session_tokens else {}
         response = httpx.post(
             f"{self.api_url}/api/v1/conversations/{conversation_id}/messages", json=body, headers=headers, timeout=60
         )
@@ -79,6 +100,7 @@ class Stack:
         return self.login(username, password)
 
     def new_conversation_id(self) -> str:
+        """A client-chosen id: only services (the voice gateway) may open one. Chats use new_conversation()."""
         return f"e2e-{uuid.uuid4().hex}"
 
 
