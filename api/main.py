@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from api.auth.throttle import login_throttle
 from api.callbacks.routes import pages as callback_pages
@@ -118,6 +119,13 @@ def create_app() -> FastAPI:
             status_code=422,
             content={"detail": f"请求内容不正确（{where}）：{first_msg}", "errors": errors},
         )
+
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+        # A lost connection or a lock timeout: retryable, and what was committed before is safe.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
+        return JSONResponse(status_code=503, headers={"Retry-After": "5"},
+                            content={"detail": "系统繁忙，请稍后重试；已经提交的内容不会丢失。"})
 
     app.include_router(conversations_router)
     app.include_router(chat_socket_router)
