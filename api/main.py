@@ -29,6 +29,9 @@ from api.core.db import run_migrations, session_factory
 from api.core.http import BodyLimit, SecurityHeaders, install_log_redaction
 from api.core.settings import get_settings
 from api.knowledge.routes import router as knowledge_router
+from api.privacy.policy import retention_policy
+from api.privacy.routes import router as privacy_router
+from api.privacy.service import purge_forever
 from api.routing import get_classifier
 from api.scheduler.startup import back_office_routers, start_back_office, stop_back_office
 from api.tickets.citizen_routes import router as citizen_tickets_router
@@ -49,11 +52,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The classifier trains from its TSV on first use (~2 s): do it now, off the request path.
     threading.Thread(target=get_classifier, name="classifier-warmup", daemon=True).start()
     retry = asyncio.create_task(retry_pending_forever(settings.pending_retry_seconds))
+    purge_every = retention_policy().purge_interval_hours
+    purge = asyncio.create_task(purge_forever(purge_every)) if purge_every > 0 else None
     log.info("Minsheng API ready (env=%s, db=%s)", settings.env, settings.database_url.split("://")[0])
     yield
-    retry.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await retry
+    for task in (retry, purge):
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     await stop_back_office(scheduler)
 
 
@@ -138,6 +145,7 @@ def create_app() -> FastAPI:
     app.include_router(console_pages)
     app.include_router(callbacks_router)
     app.include_router(callback_pages)
+    app.include_router(privacy_router)  # issue-16
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:
