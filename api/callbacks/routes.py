@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from api.auth.deps import Principal, get_principal, require_roles
+from api.auth.deps import Principal, require_principal, require_roles
 from api.auth.models import Role, User
 from api.callbacks import service
 from api.callbacks.models import JOB_STATUS_LABELS, CallbackCampaign, CallbackJob, CallbackOptOut, JobStatus
@@ -188,9 +188,7 @@ async def chat_answer(conversation_id: str, body: ChatAnswerIn, _: TrustedDep) -
 
 
 @router.post("/chat/run", summary="立即发出到期的对话回访并收取答复（服务令牌或工作人员）")
-async def chat_run(principal: Annotated[Principal, Depends(get_principal)]) -> dict:
-    if principal.role not in (*RUN_ROLES, Role.service):
-        raise HTTPException(403, detail="权限不足。")
+async def chat_run(_: Annotated[Principal, Depends(require_principal(*RUN_ROLES, Role.service))]) -> dict:
     posts = await run_in_threadpool(_run_chat)
     await _publish(posts)
     return {"posted": len(posts)}
