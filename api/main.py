@@ -134,6 +134,11 @@ def create_app() -> FastAPI:
         return JSONResponse(status_code=503, headers={"Retry-After": "5"},
                             content={"detail": "系统繁忙，请稍后重试；已经提交的内容不会丢失。"})
 
+    @app.exception_handler(OverflowError)
+    async def _number_too_large(request: Request, exc: OverflowError) -> JSONResponse:
+        # A path or query number beyond what the database stores (e.g. /jobs/99999999999999999999).
+        return JSONResponse(status_code=422, content={"detail": "请求中的数字太大，超出了有效范围。"})
+
     app.include_router(conversations_router)
     app.include_router(chat_socket_router)
     app.include_router(citizen_tickets_router)
