@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 .PHONY: run test install train lint validate rasa-test test-rasa test-py eval models bench screenshots clean
 
-run:                ## start API :8000, Rasa :5005, actions :5055 (+ voice gateway when a model is present)
+run:                ## development mode (MINSHENG_ENV=development): API :8000, Rasa :5005, actions :5055 on 127.0.0.1
 	@bash scripts/run.sh
 
 install:            ## Debian packages and both Python environments
@@ -41,6 +41,8 @@ eval: train         ## NLU cross-validation + held-apart set + conversation test
 models: install     ## download the Vosk Chinese model (MODEL=large for vosk-model-cn-0.22)
 	@bash scripts/models.sh
 
+# issue-16: benchmarks run the API in-process with development secrets, so they say so explicitly.
+bench: export MINSHENG_ENV ?= development
 bench: train        ## benchmarks that print JSON (results in bench/results/)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 

@@ -15,8 +15,26 @@ from typing import Any
 import httpx
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
-DEFAULT_TOKEN = "dev-service-token"
+DEV_SERVICE_TOKEN = "dev-service-token"  # accepted only with MINSHENG_ENV=development; never a fallback
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+class ConfigError(RuntimeError):
+    """A secret is missing or is the development value outside development: do not start / do not call."""
+
+
+def required_secret(name: str, dev_value: str) -> str:
+    """A secret from the environment; none is a refusal, and the dev value only in development."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set (there is no default)")
+    if value == dev_value and os.environ.get("MINSHENG_ENV") != "development":
+        raise ConfigError(f"{name} has the development value; set MINSHENG_ENV=development or a real secret")
+    return value
+
+
+def service_token() -> str:
+    return required_secret("MINSHENG_SERVICE_TOKEN", DEV_SERVICE_TOKEN)
 
 
 class ApiUnavailable(Exception):
@@ -47,8 +65,7 @@ def api_url() -> str:
 
 
 def _headers(idempotency_key: str | None = None) -> dict[str, str]:
-    token = os.environ.get("MINSHENG_SERVICE_TOKEN", DEFAULT_TOKEN)
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    headers = {"Authorization": f"Bearer {service_token()}", "Content-Type": "application/json"}
     if idempotency_key:
         headers["Idempotency-Key"] = idempotency_key
     return headers

@@ -14,40 +14,53 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from api.auth.throttle import login_throttle
 from api.callbacks.routes import pages as callback_pages
 from api.callbacks.routes import router as callbacks_router
 from api.console.routes import pages as console_pages
 from api.console.routes import router as console_router
 from api.conversations import rasa_client
-from api.conversations.routes import retry_pending_forever
+from api.conversations.routes import reset_rate_limits, retry_pending_forever
 from api.conversations.routes import router as conversations_router
 from api.conversations.routes import ws_router as chat_socket_router
 from api.core.db import run_migrations, session_factory
+from api.core.http import BodyLimit, SecurityHeaders, install_log_redaction
 from api.core.settings import get_settings
 from api.knowledge.routes import router as knowledge_router
+from api.privacy.policy import retention_policy
+from api.privacy.routes import router as privacy_router
+from api.privacy.service import purge_forever
 from api.routing import get_classifier
 from api.scheduler.startup import back_office_routers, start_back_office, stop_back_office
 from api.tickets.citizen_routes import router as citizen_tickets_router
 from api.tickets.routes import router as tickets_router
 
 STATIC = Path(__file__).parent / "conversations" / "static"
+META_STATIC = Path(__file__).parent / "core" / "static"
 log = logging.getLogger("minsheng")
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    reset_rate_limits()
+    login_throttle.reset()  # the throttle belongs to this app's life (tests start many apps in one process)
     run_migrations()
     scheduler = start_back_office()
     # The classifier trains from its TSV on first use (~2 s): do it now, off the request path.
     threading.Thread(target=get_classifier, name="classifier-warmup", daemon=True).start()
     retry = asyncio.create_task(retry_pending_forever(settings.pending_retry_seconds))
+    purge_every = retention_policy().purge_interval_hours
+    purge = asyncio.create_task(purge_forever(purge_every)) if purge_every > 0 else None
     log.info("Minsheng API ready (env=%s, db=%s)", settings.env, settings.database_url.split("://")[0])
     yield
-    retry.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await retry
+    for task in (retry, purge):
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     await stop_back_office(scheduler)
 
 
@@ -58,13 +71,49 @@ def _field_errors(exc: RequestValidationError) -> list[dict]:
     ]
 
 
+# What the 422 handler below answers, published in place of FastAPI's default (a list in `detail`).
+VALIDATION_ERROR_SCHEMA = {
+    "title": "HTTPValidationError",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {"type": "string", "title": "Detail", "description": "第一处问题（中文）"},
+        "errors": {"type": "array", "title": "Errors", "items": {
+            "type": "object", "required": ["loc", "msg", "type"],
+            "properties": {"loc": {"type": "array", "items": {"type": "string"}},
+                           "msg": {"type": "string"}, "type": {"type": "string"}},
+        }},
+    },
+}
+
+
+def _publish_validation_schema(app: FastAPI) -> None:
+    default_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = default_openapi()
+            schema.setdefault("components", {}).setdefault("schemas", {})["HTTPValidationError"] = VALIDATION_ERROR_SCHEMA
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app() -> FastAPI:
+    install_log_redaction()
     app = FastAPI(
         title="Minsheng 民声 12345 API",
         version="0.1.0",
         description="Conversation hub and ticket (工单) back office for 12345 government service hotlines.",
         lifespan=lifespan,
+        docs_url=None,  # served below from files, so the page keeps the CSP (no inline script)
+        redoc_url=None,
     )
+    # issue-16 middleware (the last added wraps the others): headers on every response, then the body limit.
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
+    _publish_validation_schema(app)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -78,6 +127,18 @@ def create_app() -> FastAPI:
             content={"detail": f"请求内容不正确（{where}）：{first_msg}", "errors": errors},
         )
 
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+        # A lost connection or a lock timeout: retryable, and what was committed before is safe.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
+        return JSONResponse(status_code=503, headers={"Retry-After": "5"},
+                            content={"detail": "系统繁忙，请稍后重试；已经提交的内容不会丢失。"})
+
+    @app.exception_handler(OverflowError)
+    async def _number_too_large(request: Request, exc: OverflowError) -> JSONResponse:
+        # A path or query number beyond what the database stores (e.g. /jobs/99999999999999999999).
+        return JSONResponse(status_code=422, content={"detail": "请求中的数字太大，超出了有效范围。"})
+
     app.include_router(conversations_router)
     app.include_router(chat_socket_router)
     app.include_router(citizen_tickets_router)
@@ -89,6 +150,7 @@ def create_app() -> FastAPI:
     app.include_router(console_pages)
     app.include_router(callbacks_router)
     app.include_router(callback_pages)
+    app.include_router(privacy_router)  # issue-16
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:
@@ -103,6 +165,12 @@ def create_app() -> FastAPI:
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "chat.html", media_type="text/html; charset=utf-8")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> FileResponse:
+        return FileResponse(META_STATIC / "docs.html", media_type="text/html; charset=utf-8")
+
+    app.mount("/static/meta", StaticFiles(directory=META_STATIC), name="meta-static")
 
     app.mount("/static/chat", StaticFiles(directory=STATIC), name="chat-static")
     app.mount("/static/callbacks", StaticFiles(directory=Path(__file__).parent / "callbacks" / "static"),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make run: installs what is missing, trains if needed, then starts the API (8000), Rasa (5005,
-# 127.0.0.1 + token) and the action server (5055), plus the voice gateway when a Vosk model is present.
+# token) and the action server (5055, shared secret), all on 127.0.0.1, plus the voice gateway when a
+# Vosk model is present. It runs in development mode (dev secrets) unless MINSHENG_ENV says otherwise.
 # Ctrl-C stops every process.
 source "$(dirname "$0")/lib.sh"
 
@@ -10,10 +11,21 @@ bash scripts/train.sh
 API_PORT="${API_PORT:-8000}"
 RASA_PORT="${RASA_PORT:-5005}"
 ACTIONS_PORT="${ACTIONS_PORT:-5055}"
+BIND="${MINSHENG_BIND_HOST:-127.0.0.1}"  # every service listens on loopback unless configured
+export RASA_TELEMETRY_ENABLED=false
+export MINSHENG_ENV="${MINSHENG_ENV:-development}"
+if [ "$MINSHENG_ENV" = development ]; then
+  say "development mode (MINSHENG_ENV=development): development secrets, loopback only — not for production"
+  export MINSHENG_RASA_TOKEN="${MINSHENG_RASA_TOKEN:-dev-rasa-token}"
+  export MINSHENG_SERVICE_TOKEN="${MINSHENG_SERVICE_TOKEN:-dev-service-token}"
+  export MINSHENG_ACTIONS_TOKEN="${MINSHENG_ACTIONS_TOKEN:-dev-actions-token}"
+else
+  for name in MINSHENG_RASA_TOKEN MINSHENG_SERVICE_TOKEN MINSHENG_ACTIONS_TOKEN MINSHENG_SECRET_KEY; do
+    [ -n "${!name:-}" ] || die "MINSHENG_ENV=$MINSHENG_ENV: $name must be set (no defaults outside development)"
+  done
+fi
 export MINSHENG_RASA_URL="${MINSHENG_RASA_URL:-http://127.0.0.1:$RASA_PORT}"
-export MINSHENG_RASA_TOKEN="${MINSHENG_RASA_TOKEN:-dev-rasa-token}"
 export MINSHENG_API_URL="${MINSHENG_API_URL:-http://127.0.0.1:$API_PORT}"
-export MINSHENG_SERVICE_TOKEN="${MINSHENG_SERVICE_TOKEN:-dev-service-token}"
 export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}"
 mkdir -p var/log
 
@@ -35,11 +47,11 @@ start() {  # start NAME COMMAND...
   say "$name started (pid $!, log var/log/$name.log)"
 }
 
-start actions .venv-rasa/bin/rasa run actions --port "$ACTIONS_PORT" --actions actions
-start rasa .venv-rasa/bin/rasa run --enable-api --interface 127.0.0.1 --port "$RASA_PORT" \
+start actions .venv-rasa/bin/python -m actions.server --interface "$BIND" --port "$ACTIONS_PORT" --actions actions
+start rasa .venv-rasa/bin/rasa run --enable-api --interface "$BIND" --port "$RASA_PORT" \
   --auth-token "$MINSHENG_RASA_TOKEN" --model models/current.tar.gz \
   --endpoints endpoints.yml --credentials credentials.yml
-start api .venv/bin/uvicorn api.main:app --host "${API_HOST:-0.0.0.0}" --port "$API_PORT"
+start api .venv/bin/uvicorn api.main:app --host "${API_HOST:-$BIND}" --port "$API_PORT"
 
 if .venv/bin/python -c "from telephony.asr import resolve_model_path; resolve_model_path()" >/dev/null 2>&1; then
   start gateway .venv/bin/python -m telephony

@@ -47,6 +47,8 @@ def _user_from_token(token: str | None, db_session) -> User:
     user = service.get_by_username(db_session=db_session, username=str(claims["sub"]))
     if user is None or not user.active:
         raise _unauthorized("账号不存在或已停用。")
+    if claims.get("ver") != user.token_version:  # password changed or account deactivated since
+        raise _unauthorized("访问令牌已失效（密码已修改或账号已停用），请重新登录。")
     return user
 
 

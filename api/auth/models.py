@@ -45,5 +45,7 @@ class User(Base):
     leader_id: Mapped[str | None] = mapped_column(String(64))
     sip_uri: Mapped[str | None] = mapped_column(String(255))  # the agent's extension, for call transfer
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password change and deactivation: every token issued before stops working.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(64), default="system")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,7 +13,18 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
     role: str
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=2000)
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=8, max_length=128)
 
 
 class UserIn(BaseModel):

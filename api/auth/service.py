@@ -72,14 +72,32 @@ def update_user(*, db_session: Session, username: str, patch: UserPatch) -> User
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"没有用户 {username}。")
     if patch.active is not None:
+        if user.active and not patch.active:
+            revoke_tokens(user)
         user.active = patch.active
     if patch.password:
         user.password_hash = hash_password(patch.password)
+        revoke_tokens(user)
     if patch.full_name is not None:
         user.full_name = patch.full_name
     if patch.sip_uri is not None:
         user.sip_uri = patch.sip_uri or None
     db_session.commit()
+    return user
+
+
+def revoke_tokens(user: User) -> None:
+    """Every access and refresh token issued to this user so far stops working (the caller commits)."""
+    user.token_version = (user.token_version or 0) + 1
+
+
+def change_own_password(*, db_session: Session, user: User, current_password: str, new_password: str) -> User:
+    if not verify_password(current_password, user.password_hash):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="原密码不正确。")
+    user.password_hash = hash_password(new_password)
+    revoke_tokens(user)
+    db_session.commit()
+    log.info("user %s changed their password; earlier tokens revoked", user.username)
     return user
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from api.auth.deps import Principal, get_principal, require_roles
+from api.auth.deps import Principal, require_principal, require_roles
 from api.auth.models import Role, User
 from api.callbacks import service
 from api.callbacks.models import JOB_STATUS_LABELS, CallbackCampaign, CallbackJob, CallbackOptOut, JobStatus
@@ -31,6 +31,7 @@ from api.callbacks.schemas import (
     OptOutOut,
     ResultIn,
 )
+from api.conversations.access import CHAT_ERRORS, TrustedDep
 from api.conversations.live import live
 from api.conversations.models import Conversation, Message
 from api.core.db import SessionDep, session_factory
@@ -166,8 +167,8 @@ def report(job_id: int, body: ResultIn, db_session: SessionDep, _: ServiceDep) -
 # ---- chat follow-up ----------------------------------------------------------------------------
 
 @router.post("/chat/{conversation_id}/answer", response_model=ChatAnswerOut,
-             summary="群众在对话中回答回访问题（按钮 payload 或文字）；对话 id 即凭证")
-async def chat_answer(conversation_id: str, body: ChatAnswerIn) -> ChatAnswerOut:
+             responses=CHAT_ERRORS, summary="群众在对话中回答回访问题（按钮 payload 或文字）；需对话令牌或服务令牌")
+async def chat_answer(conversation_id: str, body: ChatAnswerIn, _: TrustedDep) -> ChatAnswerOut:
     def run() -> tuple[ChatAnswerOut, list[service.ChatPost]]:
         with session_factory()() as db_session:
             job, post = service.chat_answer(db_session=db_session, conversation_id=conversation_id,
@@ -187,9 +188,7 @@ async def chat_answer(conversation_id: str, body: ChatAnswerIn) -> ChatAnswerOut
 
 
 @router.post("/chat/run", summary="立即发出到期的对话回访并收取答复（服务令牌或工作人员）")
-async def chat_run(principal: Annotated[Principal, Depends(get_principal)]) -> dict:
-    if principal.role not in (*RUN_ROLES, Role.service):
-        raise HTTPException(403, detail="权限不足。")
+async def chat_run(_: Annotated[Principal, Depends(require_principal(*RUN_ROLES, Role.service))]) -> dict:
     posts = await run_in_threadpool(_run_chat)
     await _publish(posts)
     return {"posted": len(posts)}
@@ -288,8 +287,11 @@ def stats(_: Viewer, db_session: SessionDep, start: date | None = None, end: dat
 
 
 @router.get("/optouts", response_model=list[OptOutOut], summary="不回访登记")
-def optouts(_: Viewer, db_session: SessionDep) -> list[OptOutOut]:
-    return [OptOutOut.model_validate(o, from_attributes=True) for o in service.list_optouts(db_session=db_session)]
+def optouts(user: Viewer, db_session: SessionDep) -> list[OptOutOut]:
+    rows = [OptOutOut.model_validate(o, from_attributes=True) for o in service.list_optouts(db_session=db_session)]
+    if Role(user.role) not in RUN_ROLES:  # leaders read the list, they do not dial: numbers masked
+        rows = [row.model_copy(update={"phone": mask_phone(row.phone)}) for row in rows]
+    return rows
 
 
 @router.post("/optouts", response_model=OptOutOut, status_code=201, summary="登记不回访（号码或工单）")

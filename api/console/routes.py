@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from api.auth.deps import _user_from_token as user_from_token
 from api.auth.deps import require_roles
@@ -22,9 +22,10 @@ from api.conversations.live import CONSOLE, live, message_json
 from api.conversations.models import Conversation
 from api.conversations.models import Role as MessageRole
 from api.core.db import SessionDep, in_session, session_factory
+from api.core.sockets import first_message_token
 from api.tickets import service as tickets
 from api.tickets.routes import ticket_out
-from api.tickets.schemas import TicketIn, TicketOut
+from api.tickets.schemas import TicketIn, TicketOut, first_problem
 
 STATIC = Path(__file__).parent / "static"
 VIEW_ROLES = (Role.agent, Role.dispatcher, Role.supervisor, Role.admin)
@@ -140,8 +141,11 @@ async def file_ticket(conversation_id: str, body: ConsoleTicketIn, agent: Agent)
             conversation = conversations.get_or_404(db_session=db_session, conversation_id=conversation_id)
             if not body.description:
                 raise HTTPException(422, detail="请先填写诉求内容。")
-            ticket_in = TicketIn(conversation_id=conversation_id, channel=conversation.channel,
-                                 **body.model_dump(exclude_none=True))
+            try:
+                ticket_in = TicketIn(conversation_id=conversation_id, channel=conversation.channel,
+                                     **body.model_dump(exclude_none=True))
+            except ValidationError as exc:  # the agent typed a bad phone, type or an over-long field
+                raise HTTPException(422, detail=f"工单草稿有误：{first_problem(exc)}") from None
             digest = hashlib.sha256(json.dumps(ticket_in.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
             ticket, created = tickets.create(
                 db_session=db_session, ticket_in=ticket_in, idempotency_key=f"console:{conversation_id}:{digest[:32]}",
@@ -181,8 +185,10 @@ def callback_requests(_: Viewer, db_session: SessionDep) -> list[dict]:
 
 
 @pages.websocket("/ws/console")
-async def console_socket(socket: WebSocket, token: str = "") -> None:
+async def console_socket(socket: WebSocket) -> None:
+    """Live traffic for agents. The token comes in the first message, never in the URL (URLs reach logs)."""
     await socket.accept()
+    token = await first_message_token(socket)
     try:
         with session_factory()() as db_session:
             user = user_from_token(token, db_session)

@@ -60,6 +60,9 @@ class Conversation(Base):
     risk_flags: Mapped[list[str] | None] = mapped_column(JSON)
     # Payloads of the buttons last offered: only these may be forwarded to Rasa as "/intent".
     offered_payloads: Mapped[list[str] | None] = mapped_column(JSON)
+    # sha256 of the session token the citizen's browser holds (server-issued; never shown to staff).
+    token_hash: Mapped[str | None] = mapped_column(String(64))
+    erased_at: Mapped[datetime | None] = mapped_column()  # personal data removed on request or by retention
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -85,6 +88,8 @@ class Message(Base):
     pending: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     client_message_id: Mapped[str | None] = mapped_column(String(64))
     author: Mapped[str | None] = mapped_column(String(64))
+    # Set (and committed) just before the message goes to Rasa: a turn is forwarded at most once.
+    forwarded_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")

@@ -25,6 +25,10 @@ def _client() -> httpx.Client:
     return httpx.Client(base_url=settings.rasa_url, timeout=settings.rasa_timeout_seconds)
 
 
+class RasaNotReached(RasaUnavailable):
+    """The connection itself failed: Rasa certainly did not get the message (safe to send again)."""
+
+
 def send(*, sender: str, message: str, metadata: dict[str, Any]) -> list[BotReply]:
     try:
         with _client() as client:
@@ -32,7 +36,9 @@ def send(*, sender: str, message: str, metadata: dict[str, Any]) -> list[BotRepl
                 "/webhooks/rest/webhook",
                 json={"sender": sender, "message": message, "metadata": metadata},
             )
-    except httpx.HTTPError as exc:
+    except httpx.ConnectError as exc:
+        raise RasaNotReached(str(exc)) from exc
+    except httpx.HTTPError as exc:  # e.g. a timeout: Rasa may have processed the turn
         raise RasaUnavailable(str(exc)) from exc
     if response.status_code >= 500 or response.status_code in (404, 503):
         raise RasaUnavailable(f"Rasa answered {response.status_code}")
@@ -84,6 +90,42 @@ def tracker(sender: str) -> dict[str, Any] | None:
     except httpx.HTTPError:
         return None
     return response.json() if response.status_code == 200 else None
+
+
+@dataclass
+class RecoveredTurn:
+    replies: list[BotReply]
+    intent: str | None
+    confidence: float | None
+
+
+def recover_turn(*, sender: str, message_key: str) -> RecoveredTurn | None:
+    """What Rasa answered to the user message sent with this key, or None if Rasa never got it.
+
+    Raises RasaUnavailable when Rasa cannot tell (then nothing may be re-sent yet).
+    """
+    settings = get_settings()
+    try:
+        with _client() as client:
+            response = client.get(f"/conversations/{sender}/tracker",
+                                  params={"token": settings.rasa_token, "include_events": "ALL"})
+    except httpx.HTTPError as exc:
+        raise RasaUnavailable(str(exc)) from exc
+    if response.status_code != 200:
+        raise RasaUnavailable(f"Rasa answered {response.status_code} for the tracker")
+    events = response.json().get("events") or []
+    for index, event in enumerate(events):
+        if event.get("event") == "user" and (event.get("metadata") or {}).get("message_key") == message_key:
+            replies = []
+            for later in events[index + 1:]:
+                if later.get("event") == "user":
+                    break
+                if later.get("event") == "bot":
+                    replies.extend(_replies([{"text": later.get("text"), "buttons": (later.get("data") or {}).get("buttons")}]))
+            intent = (event.get("parse_data") or {}).get("intent") or {}
+            confidence = intent.get("confidence")
+            return RecoveredTurn(replies, intent.get("name"), float(confidence) if confidence is not None else None)
+    return None
 
 
 def latest_parse(tracker_json: dict[str, Any] | None) -> tuple[str | None, float | None]:

@@ -5,12 +5,13 @@ import contextlib
 import json
 import logging
 
-from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from api.console import service as console
 from api.conversations import duty, service
+from api.conversations.access import CHAT_ERRORS, TrustedDep
 from api.conversations.live import CONSOLE, live, message_json
 from api.conversations.models import Channel, Role
 from api.conversations.schemas import (
@@ -21,13 +22,40 @@ from api.conversations.schemas import (
     HandoffIn,
     MessageIn,
     Reply,
+    SessionOut,
 )
 from api.core.db import SessionDep, in_session, session_factory, utcnow
-from api.core.security import IsServiceDep, ServiceDep
+from api.core.http import client_address
+from api.core.limits import RateLimit
+from api.core.security import BearerDep, ServiceDep, is_service_token
+from api.core.settings import get_settings
+from api.core.sockets import first_message_token
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 ws_router = APIRouter(tags=["conversations"])
+_creations = RateLimit()
+
+
+def reset_rate_limits() -> None:
+    """At app start: the limits belong to one app's life."""
+    _creations.reset()
+
+
+
+@router.post("", response_model=SessionOut, status_code=status.HTTP_201_CREATED,
+             responses={429: {"description": "开始对话过于频繁，请按 Retry-After 秒数后再试"}},
+             summary="开始一次网页对话：服务端发放对话编号和令牌")
+def create_conversation(request: Request, db_session: SessionDep, credentials: BearerDep) -> SessionOut:
+    if not (credentials and is_service_token(credentials.credentials)):
+        settings = get_settings()
+        wait = _creations.hit(client_address(request), limit=settings.conversation_creations_per_client,
+                              window=settings.conversation_creation_window_seconds)
+        if wait is not None:
+            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=f"开始对话过于频繁，请{wait}秒后再试。",
+                                headers={"Retry-After": str(wait)})
+    conversation, token = service.create_session(db_session=db_session)
+    return SessionOut(conversation_id=conversation.id, token=token)
 
 
 async def _receive(conversation_id: str, message_in: MessageIn, trusted: bool) -> ChatResponse:
@@ -45,19 +73,17 @@ async def _receive(conversation_id: str, message_in: MessageIn, trusted: bool) -
     )
 
 
-@router.post("/{conversation_id}/messages", response_model=ChatResponse)
-async def post_message(conversation_id: str, message_in: MessageIn, trusted: IsServiceDep) -> ChatResponse:
+@router.post("/{conversation_id}/messages", response_model=ChatResponse, responses=CHAT_ERRORS)
+async def post_message(conversation_id: str, message_in: MessageIn, trusted: TrustedDep) -> ChatResponse:
     """A citizen's message. Replies come back in the response (and to open WebSockets)."""
     return await _receive(conversation_id, message_in, trusted)
 
 
-@router.get("/{conversation_id}", response_model=ConversationOut)
-def get_conversation(conversation_id: str, db_session: SessionDep, trusted: IsServiceDep) -> ConversationOut:
+@router.get("/{conversation_id}", response_model=ConversationOut, responses=CHAT_ERRORS)
+def get_conversation(conversation_id: str, db_session: SessionDep, trusted: TrustedDep) -> ConversationOut:
+    # A chat transcript is the citizen's own (their session token opens it); voice transcripts carry
+    # a caller number and are for services only (they have no session token).
     conversation = service.get_or_404(db_session=db_session, conversation_id=conversation_id)
-    # A chat transcript is the citizen's own (the random id is their key); voice transcripts carry
-    # a caller number and are for services only.
-    if conversation.channel != Channel.chat and not trusted:
-        raise HTTPException(403, detail="语音对话记录需要服务令牌。")
     return ConversationOut(
         conversation_id=conversation.id,
         channel=conversation.channel,
@@ -113,7 +139,10 @@ async def close(conversation_id: str, body: CloseIn, _: ServiceDep) -> dict:
 
 @ws_router.websocket("/ws/chat/{conversation_id}")
 async def chat_socket(socket: WebSocket, conversation_id: str) -> None:
-    """The web widget: history on connect, then messages both ways. Reconnect = connect again."""
+    """The web widget: auth, history, then messages both ways. Reconnect = connect again.
+
+    The first message is `{"type": "auth", "token": …}` (the session token; never in the URL).
+    """
     await socket.accept()
     try:
         service.check_conversation_id(conversation_id)
@@ -121,14 +150,19 @@ async def chat_socket(socket: WebSocket, conversation_id: str) -> None:
         await socket.send_json({"type": "error", "detail": exc.detail})
         await socket.close(code=4400)
         return
+    token = await first_message_token(socket)
+    with session_factory()() as db_session:
+        conversation = service.get(db_session=db_session, conversation_id=conversation_id)
+        allowed = conversation is not None and conversation.channel == Channel.chat and service.holds_token(
+            conversation, token)
+    if not allowed:
+        await socket.send_json({"type": "error", "detail": "对话令牌无效，请刷新页面重新开始。"})
+        await socket.close(code=4401 if not token else 4404)
+        return
     await live.join(conversation_id, socket)
     try:
         with session_factory()() as db_session:
             conversation = service.get(db_session=db_session, conversation_id=conversation_id)
-            if conversation is not None and conversation.channel != Channel.chat:
-                await socket.send_json({"type": "error", "detail": "这个对话不能在网页上打开。"})
-                await socket.close(code=4403)
-                return
             history = service.list_messages(db_session=db_session, conversation_id=conversation_id)
             mode = conversation.mode if conversation else "bot"
         await socket.send_json({"type": "history", "mode": mode, "messages": [message_json(m) for m in history]})

@@ -22,6 +22,11 @@ class MessageIn(BaseModel):
     client_message_id: str | None = Field(default=None, max_length=64)
 
 
+class SessionOut(BaseModel):
+    conversation_id: str
+    token: str = Field(description="对话令牌：之后的请求带上 Authorization: Bearer <token>；只发放这一次")
+
+
 class Reply(BaseModel):
     text: str
     buttons: list[Button] = []

@@ -6,6 +6,9 @@ push the returned messages to connected clients.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import threading
 from collections import defaultdict
 from datetime import timedelta
@@ -45,6 +48,27 @@ def check_conversation_id(conversation_id: str) -> None:
         )
 
 
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_session(*, db_session: Session) -> tuple[Conversation, str]:
+    """A new web chat: the server picks the id and a token only the citizen's browser gets (we keep its hash)."""
+    token = secrets.token_urlsafe(32)
+    conversation = Conversation(id=f"web-{secrets.token_hex(16)}", channel=Channel.chat, mode=Mode.bot,
+                                token_hash=_hash(token))
+    db_session.add(conversation)
+    db_session.commit()
+    return conversation, token
+
+
+def holds_token(conversation: Conversation | None, token: str | None) -> bool:
+    """Does `token` open this conversation? Voice calls and pre-session chats open only to services."""
+    if conversation is None or not token or not conversation.token_hash:
+        return False
+    return hmac.compare_digest(conversation.token_hash, _hash(token))
+
+
 def get(*, db_session: Session, conversation_id: str) -> Conversation | None:
     return db_session.get(Conversation, conversation_id)
 
@@ -63,6 +87,8 @@ def _get_or_create(
     conversation = get(db_session=db_session, conversation_id=conversation_id)
     if conversation is not None:
         return conversation
+    if not trusted:  # only services (the voice gateway) choose ids; citizens get theirs from POST /conversations
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="没有找到这个对话，请刷新页面重新开始。")
     conversation = Conversation(
         id=conversation_id,
         channel=message_in.channel,
@@ -123,6 +149,12 @@ def receive(
                 )
             )
             if duplicate is not None:  # a resend after a network drop: answer with what followed it
+                if duplicate.pending and duplicate.forwarded_at is not None and conversation.mode == Mode.bot:
+                    # The first try reached Rasa but its answer was not stored: recover it, never re-send.
+                    new = _forward(db_session, conversation, duplicate,
+                                   _text_for_rasa(conversation, duplicate.text, duplicate.payload))
+                    db_session.commit()
+                    return conversation, new
                 return conversation, _messages_after(db_session, conversation_id, duplicate.id)
 
         shown = text
@@ -148,23 +180,52 @@ def receive(
         elif (followup := _satisfaction_answer(db_session, conversation, message_in.payload, text)) is not None:
             new.extend(followup)
         else:
-            # Commit the citizen's words before calling Rasa: they are safe whatever happens next, and
-            # no write transaction is held while custom actions call back into this API.
-            citizen.pending = True
-            db_session.commit()
+            # _forward commits the citizen's words first: they are safe whatever happens next.
             new.extend(_forward(db_session, conversation, citizen, _text_for_rasa(conversation, text, message_in.payload)))
         db_session.commit()
         return conversation, [citizen, *new]
 
 
+def turn_key(citizen: Message) -> str:
+    """The idempotency key of one citizen message towards Rasa (sent in the metadata, found in the tracker)."""
+    return f"{citizen.conversation_id}:{citizen.id}"
+
+
 def _forward(db_session: Session, conversation: Conversation, citizen: Message, text: str) -> list[Message]:
+    """Send a citizen message to Rasa at most once: a message already sent is looked up in Rasa's tracker."""
+    key = turn_key(citizen)
+    if citizen.forwarded_at is not None:
+        # Sent before (a timeout, or the commit after Rasa answered failed): ask Rasa what it did with it.
+        try:
+            recovered = rasa_client.recover_turn(sender=conversation.id, message_key=key)
+        except rasa_client.RasaUnavailable:
+            citizen.pending = True
+            return [add_message(db_session, conversation, Role.system, RASA_DOWN_REPLY)]
+        if recovered is not None:
+            return _store_turn(db_session, conversation, citizen, recovered.replies, recovered.intent,
+                               recovered.confidence)
+    # The mark is durable before Rasa sees the message; no write transaction is held while custom
+    # actions call back into this API.
+    citizen.pending = True
+    citizen.forwarded_at = utcnow()
+    db_session.commit()
     try:
-        replies = rasa_client.send(sender=conversation.id, message=text, metadata=_metadata(conversation))
-    except rasa_client.RasaUnavailable:
-        citizen.pending = True
+        replies = rasa_client.send(sender=conversation.id, message=text,
+                                   metadata={**_metadata(conversation), "message_key": key})
+    except rasa_client.RasaNotReached:
+        citizen.forwarded_at = None  # certainly not delivered: a retry may send it
         return [add_message(db_session, conversation, Role.system, RASA_DOWN_REPLY)]
-    citizen.pending = False
+    except rasa_client.RasaUnavailable:  # maybe delivered: a retry asks Rasa first
+        return [add_message(db_session, conversation, Role.system, RASA_DOWN_REPLY)]
     intent, confidence = rasa_client.latest_parse(rasa_client.tracker(conversation.id))
+    return _store_turn(db_session, conversation, citizen, replies, intent, confidence)
+
+
+def _store_turn(
+    db_session: Session, conversation: Conversation, citizen: Message, replies: list[rasa_client.BotReply],
+    intent: str | None, confidence: float | None,
+) -> list[Message]:
+    citizen.pending = False
     citizen.intent, citizen.confidence = intent, confidence
     conversation.last_intent = intent or conversation.last_intent
     _note_confidence(db_session, conversation, confidence)
@@ -325,10 +386,20 @@ def close(*, db_session: Session, conversation_id: str, reason: str) -> Conversa
     return conversation
 
 
-def post_bot_message(*, db_session: Session, conversation_id: str, text: str) -> Message | None:
-    """A message from the back office into a conversation (e.g. a ticket filed after an outage)."""
+def post_bot_message(
+    *, db_session: Session, conversation_id: str, text: str, unless_said: str | None = None
+) -> Message | None:
+    """A message from the back office into a conversation (e.g. a ticket filed after an outage).
+
+    `unless_said`: skip it when the bot already told the citizen this (a ticket number), so a replay
+    of the same filing does not repeat it.
+    """
     conversation = get(db_session=db_session, conversation_id=conversation_id)
     if conversation is None:
+        return None
+    if unless_said and db_session.scalar(select(Message.id).where(
+            Message.conversation_id == conversation_id, Message.role != Role.citizen,
+            Message.text.contains(unless_said)).limit(1)) is not None:
         return None
     message = add_message(db_session, conversation, Role.bot, text)
     db_session.commit()

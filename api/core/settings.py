@@ -21,7 +21,8 @@ DEV_RASA_TOKEN = "dev-rasa-token"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MINSHENG_", env_file=".env", extra="ignore")
 
-    env: Literal["development", "test", "production"] = "development"
+    # Development (dev secrets allowed) only when MINSHENG_ENV=development is set explicitly.
+    env: Literal["development", "test", "production"] = "production"
     database_url: str = f"sqlite:///{ROOT / 'var' / 'minsheng.sqlite3'}"
     county_profile_dir: Path = ROOT / "county" / "jianhu"
     timezone: str = "Asia/Shanghai"
@@ -36,7 +37,9 @@ class Settings(BaseSettings):
     # Machine-to-machine token for the action server and the voice gateway.
     service_token: str = DEV_SERVICE_TOKEN
     secret_key: str = DEV_SECRET_KEY
-    access_token_minutes: int = 8 * 60
+    # Short-lived access tokens; a refresh token (rotated on use) keeps a shift logged in.
+    access_token_minutes: int = 15
+    refresh_token_hours: int = 10
     first_admin_username: str = "admin"
     first_admin_password: str = DEV_ADMIN_PASSWORD
 
@@ -48,6 +51,16 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     # The voice gateway's control endpoint (its VOICE_HEALTH_PORT): the console transfers calls there.
     voice_gateway_url: str = "http://127.0.0.1:8091"
+
+    # Doors (issue 16): login throttling, chat-session creation limit, body size, HSTS.
+    login_free_failures_per_account: int = 5  # then 429 with growing delays
+    login_max_failures_per_client: int = 30  # per window; the next attempt gets 429
+    login_failure_window_seconds: int = 15 * 60
+    conversation_creations_per_client: int = 30  # per conversation_creation_window_seconds
+    conversation_creation_window_seconds: int = 60
+    max_body_bytes: int = 1_000_000
+    hsts_seconds: int = 180 * 24 * 3600  # sent when the request came over TLS (or trusted X-Forwarded-Proto)
+    trust_forwarded_proto: bool = False
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
@@ -62,7 +75,8 @@ class Settings(BaseSettings):
         unset = [name for name, (value, default) in defaults.items() if value == default]
         if unset:
             raise ValueError(
-                f"{', '.join(unset)} must be set to a non-default value when MINSHENG_ENV={self.env}"
+                f"{', '.join(unset)} must be set to a non-default value when MINSHENG_ENV={self.env} "
+                "(development secrets need MINSHENG_ENV=development, set explicitly)"
             )
         if len(self.secret_key) < 32:
             raise ValueError("MINSHENG_SECRET_KEY must be at least 32 characters")

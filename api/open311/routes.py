@@ -105,7 +105,7 @@ async def _form(request: Request) -> dict[str, Any]:
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             body = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
             return {}
         return body if isinstance(body, dict) else {}
     return dict(await request.form())

@@ -13,7 +13,7 @@ DEV_OPEN311_API_KEY = "dev-open311-key"
 class BackOfficeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MINSHENG_", env_file=".env", extra="ignore")
 
-    env: str = "development"
+    env: str = "production"  # like api.core.settings: development only when set explicitly
     # 智能派单: a confident suggestion is dispatched at once; below the threshold the 派单员 decides.
     auto_dispatch: bool = True
     # Seconds between scheduler runs (overdue, warnings, escalation); 0 switches the loop off.

@@ -107,9 +107,10 @@ def readable_or_404(*, db_session: Session, ticket_no: str, principal: Principal
     return ticket
 
 
-async def _notify_conversation(conversation_id: str, text: str) -> None:
+async def _notify_conversation(conversation_id: str, text: str, ticket_no: str) -> None:
     with session_factory()() as db_session:
-        message = conversations.post_bot_message(db_session=db_session, conversation_id=conversation_id, text=text)
+        message = conversations.post_bot_message(db_session=db_session, conversation_id=conversation_id, text=text,
+                                                 unless_said=ticket_no)
         conversation = conversations.get(db_session=db_session, conversation_id=conversation_id)
         mode = conversation.mode if conversation else "bot"
     if message is not None:
@@ -137,12 +138,14 @@ def create_ticket(
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    elif ticket_in.notify_conversation and ticket.conversation_id:
+    # The outbox's filing (notify_conversation) owes the citizen the number, whether this call made the
+    # ticket or replays one an earlier, unanswered call made; posted once per conversation.
+    if ticket_in.notify_conversation and ticket.conversation_id:
         due = deadlines.describe(ticket.reply_due_at) if ticket.reply_due_at else ""
         text = f"您之前反映的问题已经登记好了，工单号是{ticket.ticket_no}。" + (
             f"承办部门会在{due}前给您答复。" if due else ""
         )
-        background.add_task(_notify_conversation, ticket.conversation_id, text)
+        background.add_task(_notify_conversation, ticket.conversation_id, text, ticket.ticket_no)
     ticket = service.get_by_no(db_session=db_session, ticket_no=ticket.ticket_no) or ticket
     return ticket_out(ticket, None if principal.is_service else principal, db_session)
 

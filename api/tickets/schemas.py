@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, field_serializer, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_serializer, field_validator
 
 from api.core.settings import get_settings
 from api.tickets.models import DemandType
@@ -261,3 +261,14 @@ class ClassifyOut(BaseModel):
     needs_dispatcher: bool
     reasons: list[str]
     linkage: list[str]
+
+
+FIELD_LABELS = {"phone": "联系电话", "demand_type": "诉求类型", "location": "地点", "description": "诉求内容",
+                "incident_time": "时间", "citizen_name": "称呼", "location_detail": "详细地址"}
+
+
+def first_problem(exc: ValidationError) -> str:
+    """The first validation problem in staff words: which field, and why."""
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": ""}
+    field = ".".join(str(p) for p in first.get("loc", ()))
+    return f"{FIELD_LABELS.get(field, field)}：{str(first.get('msg', '')).removeprefix('Value error, ')}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
@@ -125,8 +126,14 @@ def test_staff_page_is_served(client: TestClient) -> None:
 
 # ---- chat follow-up ------------------------------------------------------------------------------
 
+def citizen(conversation_id: str) -> dict[str, str]:
+    """The chat page's session token for a conversation made by chat_ticket()."""
+    return {"Authorization": f"Bearer token-of-{conversation_id}"}
+
+
 def chat_ticket(db_session: Session, conversation_id: str, phone: str | None = "13805150777") -> Ticket:
-    db_session.add(Conversation(id=conversation_id, channel="chat", mode="bot"))
+    token_hash = hashlib.sha256(f"token-of-{conversation_id}".encode()).hexdigest()
+    db_session.add(Conversation(id=conversation_id, channel="chat", mode="bot", token_hash=token_hash))
     db_session.commit()
     return make_ticket(db_session, channel="chat", conversation_id=conversation_id, phone=phone)
 
@@ -144,7 +151,7 @@ def test_chat_follow_up_through_the_hub(client: TestClient, db_session: Session)
     question = bot_messages(db_session, cid)[-1]
     assert "解决了吗" in question.text and [b["title"] for b in question.buttons] == ["已解决", "未解决"]
     # The citizen taps 已解决 on the chat page: the hub stores it (Rasa need not understand it).
-    tapped = client.post(f"/api/v1/conversations/{cid}/messages",
+    tapped = client.post(f"/api/v1/conversations/{cid}/messages", headers=citizen(cid),
                          json={"text": "已解决", "payload": question.buttons[0]["payload"]})
     assert tapped.status_code == 200
     # The hub hands the answer to the follow-up (not to Rasa) and the next question comes straight back.
@@ -153,7 +160,7 @@ def test_chat_follow_up_through_the_hub(client: TestClient, db_session: Session)
     rating = bot_messages(db_session, cid)[-1]
     assert [b["title"] for b in rating.buttons] == ["满意", "基本满意", "不满意"]
     # …or the page calls the dedicated endpoint directly.
-    answer = client.post(f"/api/v1/callbacks/chat/{cid}/answer", json={"payload": rating.buttons[0]["payload"]})
+    answer = client.post(f"/api/v1/callbacks/chat/{cid}/answer", json={"payload": rating.buttons[0]["payload"]}, headers=citizen(cid))
     assert answer.status_code == 200 and answer.json()["status"] == "done"
     db_session.expire_all()
     t = db_session.get(Ticket, ticket.id)
@@ -166,15 +173,15 @@ def test_chat_dissatisfied_with_typed_reason(client: TestClient, db_session: Ses
     cid = "c-callback-0002"
     ticket = chat_ticket(db_session, cid)
     client.post("/api/v1/callbacks/chat/run", headers=SERVICE)
-    assert client.post(f"/api/v1/callbacks/chat/{cid}/answer", json={"text": "没有解决"}).json()["buttons"]
-    ask = client.post(f"/api/v1/callbacks/chat/{cid}/answer", json={"text": "不满意"}).json()
+    assert client.post(f"/api/v1/callbacks/chat/{cid}/answer", json={"text": "没有解决"}, headers=citizen(cid)).json()["buttons"]
+    ask = client.post(f"/api/v1/callbacks/chat/{cid}/answer", json={"text": "不满意"}, headers=citizen(cid)).json()
     assert "原因" in ask["reply"]
-    done = client.post(f"/api/v1/callbacks/chat/{cid}/answer", json={"text": "工人来了一趟就走了，灯还是不亮"}).json()
+    done = client.post(f"/api/v1/callbacks/chat/{cid}/answer", json={"text": "工人来了一趟就走了，灯还是不亮"}, headers=citizen(cid)).json()
     assert done["status"] == "done"
     db_session.expire_all()
     t = db_session.get(Ticket, ticket.id)
     assert t.status == TicketStatus.in_progress and t.escalation_level == 1
-    assert client.post(f"/api/v1/callbacks/chat/{cid}/answer", json={"text": "满意"}).status_code == 404
+    assert client.post(f"/api/v1/callbacks/chat/{cid}/answer", json={"text": "满意"}, headers=citizen(cid)).status_code == 404
 
 
 def test_unanswered_chat_falls_back_to_a_phone_call(db_session: Session) -> None:

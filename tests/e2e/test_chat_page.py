@@ -24,7 +24,7 @@ def phone_page(browser: Browser, stack: Stack) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                                   locale="zh-CN")
     page = context.new_page()
-    page.goto(f"http://127.0.0.1:{stack.web_proxy.port}/chat?c={stack.new_conversation_id()}")
+    page.goto(f"http://127.0.0.1:{stack.web_proxy.port}/chat")  # the page starts its own session
     yield page
     context.close()
 

@@ -33,7 +33,7 @@ def citizen_page(browser: Browser, stack: Stack, contexts: list[BrowserContext],
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
     contexts.append(context)
     page = context.new_page()
-    page.goto(f"{stack.api_url}/chat?c={conversation_id}")
+    page.goto(stack.chat_page_url(conversation_id))
     expect(page.locator("#status")).to_have_text("在线")
     return page
 
@@ -57,7 +57,7 @@ def say(page: Page, text: str) -> None:
 
 
 def test_agent_takes_over_talks_and_hands_back(browser: Browser, stack: Stack, contexts: list[BrowserContext]) -> None:
-    conversation_id = stack.new_conversation_id()
+    conversation_id = stack.new_conversation()
     citizen = citizen_page(browser, stack, contexts, conversation_id)
     agent = console_page(browser, stack, contexts, "agent1")
 

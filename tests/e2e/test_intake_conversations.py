@@ -24,7 +24,7 @@ def warm_up(stack: Stack) -> None:
     action server imports jieba); on a busy machine the hub may time out on them. Send a few
     throwaway greetings first so the conversations below test the dialogue, not the warm-up."""
     for _ in range(5):
-        body = stack.chat(stack.new_conversation_id(), "你好")
+        body = stack.chat(stack.new_conversation(), "你好")
         if any("12345" in r["text"] for r in body["replies"]):
             return
 
@@ -37,7 +37,7 @@ def unique_mobile() -> str:
 class Conversation:
     def __init__(self, stack: Stack, **extra: str) -> None:
         self.stack = stack
-        self.id = stack.new_conversation_id()
+        self.id = stack.new_conversation() if extra.get("channel") != "voice" else stack.new_conversation_id()
         self.extra = extra
         self.replies: list[dict] = []
 

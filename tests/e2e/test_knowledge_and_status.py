@@ -21,7 +21,7 @@ from tests.e2e.test_intake_conversations import Conversation, unique_mobile
 def warm_up(stack: Stack) -> None:
     """First messages after the model loads are slow; a few throwaway greetings first."""
     for _ in range(5):
-        body = stack.chat(stack.new_conversation_id(), "你好")
+        body = stack.chat(stack.new_conversation(), "你好")
         if any("12345" in r["text"] for r in body["replies"]):
             return
 

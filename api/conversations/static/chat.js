@@ -1,6 +1,8 @@
-// Citizen chat widget. Messages typed while offline wait in localStorage and are sent on reconnect;
-// every message carries a client id so a resend after a drop is never stored twice.
-(() => {
+// Citizen chat widget. The server issues the conversation id and its token (POST /api/v1/conversations);
+// both are kept in localStorage, and the token opens the WebSocket in its first message (never in a URL).
+// Messages typed while offline wait in localStorage and are sent on reconnect; every message carries a
+// client id so a resend after a drop is never stored twice.
+(async () => {
   "use strict";
   const log = document.getElementById("log");
   const form = document.getElementById("composer");
@@ -9,10 +11,34 @@
 
   const newId = () => (crypto.randomUUID ? crypto.randomUUID().replace(/-/g, "") :
     Array.from(crypto.getRandomValues(new Uint8Array(16)), b => b.toString(16).padStart(2, "0")).join(""));
-  const params = new URLSearchParams(location.search);
-  let conversationId = params.get("c") || localStorage.getItem("minsheng.conversation");
-  if (!conversationId || !/^[A-Za-z0-9_-]{8,64}$/.test(conversationId)) conversationId = "web-" + newId();
-  localStorage.setItem("minsheng.conversation", conversationId);
+  // A conversation handed over in the fragment (#c=…&t=…; fragments never reach the server or its logs).
+  const handed = new URLSearchParams(location.hash.slice(1));
+  if (handed.get("c") && handed.get("t")) {
+    localStorage.setItem("minsheng.conversation", handed.get("c"));
+    localStorage.setItem("minsheng.conversation.token", handed.get("t"));
+    history.replaceState(null, "", location.pathname);
+  }
+  let conversationId = localStorage.getItem("minsheng.conversation");
+  let sessionToken = localStorage.getItem("minsheng.conversation.token");
+
+  async function startConversation() {
+    for (let delay = 1000; ; delay = Math.min(delay * 2, 15000)) {
+      try {
+        const response = await fetch("/api/v1/conversations", { method: "POST" });
+        if (response.ok) {
+          const session = await response.json();
+          conversationId = session.conversation_id;
+          sessionToken = session.token;
+          localStorage.setItem("minsheng.conversation", conversationId);
+          localStorage.setItem("minsheng.conversation.token", sessionToken);
+          return;
+        }
+      } catch { /* offline: try again */ }
+      setStatus("正在连接…", true);
+      await new Promise(resolve => setTimeout(resolve, delay));
+    }
+  }
+  if (!conversationId || !sessionToken) await startConversation();
   const outboxKey = "minsheng.outbox." + conversationId;
   const outbox = JSON.parse(localStorage.getItem(outboxKey) || "[]");
   const saveOutbox = () => localStorage.setItem(outboxKey, JSON.stringify(outbox));
@@ -103,7 +129,11 @@
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}/ws/chat/${conversationId}`);
     sentOnThisSocket = new Set();
-    socket.onopen = () => { retryDelay = 500; setStatus("在线", false); };
+    socket.onopen = () => {
+      socket.send(JSON.stringify({ type: "auth", token: sessionToken }));
+      retryDelay = 500;
+      setStatus("在线", false);
+    };
     socket.onmessage = (event) => {
       const data = JSON.parse(event.data);
       if (data.type === "history") {
@@ -131,7 +161,14 @@
         }
       }
     };
-    socket.onclose = () => {
+    socket.onclose = async (event) => {
+      if (event.code === 4401 || event.code === 4404) {  // the session is gone: start a new one
+        localStorage.removeItem("minsheng.conversation");
+        localStorage.removeItem("minsheng.conversation.token");
+        await startConversation();
+        location.reload();
+        return;
+      }
       setStatus("网络断开，正在重连…", true);
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 8000);
