@@ -38,7 +38,7 @@ EMERGENCIES: tuple[str, ...] = ("110", "119", "120")
 DEFAULT_RULES = Path(__file__).resolve().parent / "jianhu" / "linkage.yml"
 # Partners whose flag means a person should look now rather than in the daily list (hub risk queue).
 RISK_PARTNERS = frozenset({"110", "政法委"})
-GUARD_SCOPES = ("before", "after", "clause", "sentence_before", "sentence", "text")
+GUARD_SCOPES = ("before", "after", "wrap", "clause", "sentence_before", "sentence", "text")
 
 # Sentence ends; clause ends (commas, enumeration comma, colon and ASR's word gaps) are finer.
 _SENTENCE_END = re.compile(r"[。!?;…\n]")
@@ -202,6 +202,7 @@ class RiskJudge:
         views = {
             "before": text[c0:start],
             "after": text[end:c1],
+            "wrap": text[start - 1 : start] + text[end : end + 1],  # scare quotes around the words
             "clause": text[c0:c1],
             "sentence_before": text[s0:start],
             "sentence": text[s0:s1],
