@@ -1,155 +1,154 @@
-"""Routing classifier figures: train on train.tsv, evaluate on the held-apart heldout.tsv.
+"""First-level category classifier figures, each set reported separately:
 
-Prints JSON and writes bench/results/classifier.json:
-first-level macro-F1 (held-apart and 5-fold CV on train), per-class F1, level2 accuracy,
-top confusion pairs, train time, predictions per second.
+- `team_heldout`: the team's own held-apart sentences (api/routing/data/heldout.tsv), never trained on;
+- `real_test_split`: the hand-labelled real messages (datasets/tipdm2020, split test, never tuned on);
+- `cross_validation`: 5 folds over the training pool (team train.tsv + the real TRAIN split), scored
+  separately on the team rows and on the real rows of each held-out fold;
+- `linkage`: the 六方联动 flag rate of each partner on the unlabelled real messages (county.risk).
 
-Usage: .venv/bin/python bench/classifier.py [--no-cv]
+Per-class precision/recall/F1, top confusions, per-message latency on real (long) messages.
+Writes bench/results/classifier.json.
+
+    .venv/bin/python bench/classifier.py [--no-cv]
+    .venv/bin/python bench/classifier.py --code var/baseline --out var/eval-baseline/classifier.json
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import statistics
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-
-import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
-from sklearn.model_selection import StratifiedKFold
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.routing.classifier import (  # noqa: E402
-    HELDOUT_PATH,
-    LEXICON_PATH,
-    TRAIN_PATH,
-    Classifier,
-    Example,
-    data_hash,
-    gazetteer_words,
-    load_examples,
-)
+from county.tipdm import labelled  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "classifier.json"
-PROFILE_DIR = ROOT / "county" / "jianhu"
 
 
-def lead_agreement(clf: Classifier, test: list[Example]) -> dict:
-    """How often suggest_route's lead department equals the matrix lead of the true category.
+def classifier_module(code: Path | None) -> ModuleType:
+    """api.routing.classifier of this tree, or of another checkout (--code) for a baseline."""
+    if code is not None:
+        sys.path.insert(0, str(code.resolve()))
+        for name in [m for m in sys.modules if m == "api" or m.startswith("api.")]:
+            del sys.modules[name]
+    return importlib.import_module("api.routing.classifier")
 
-    The figure that matters to a dispatcher: a wrong level2 under the right level1 still misroutes
-    when the two level2 nodes have different departments. Place rules are left out (no town given).
-    """
-    from api.county import load_profile
-    from api.routing.schemas import CategoryGuess
-    from api.routing.service import matrix_entry, suggest_route
 
-    profile = load_profile(PROFILE_DIR)
-    same = auto = auto_same = 0
-    for e in test:
-        truth = matrix_entry(
-            profile, CategoryGuess(level1=e.level1, level2=e.level2 or None, level3=e.level3 or None, confidence=1)
-        )
-        route = suggest_route(text=e.text, location_town=None, profile=profile, classification=clf.classify(e.text))
-        ok = route.lead_department is not None and truth is not None and route.lead_department.id == truth.lead
-        same += ok
-        if not route.needs_dispatcher:
-            auto += 1
-            auto_same += ok
+def per_class(truth: list[str], predicted: list[str]) -> dict[str, dict]:
+    out = {}
+    for lab in sorted(set(truth)):
+        tp = sum(t == lab and p == lab for t, p in zip(truth, predicted, strict=True))
+        n_pred, n_true = predicted.count(lab), truth.count(lab)
+        prec, rec = (tp / n_pred if n_pred else 0.0), tp / n_true
+        out[lab] = {"precision": round(prec, 4), "recall": round(rec, 4),
+                    "f1": round(2 * prec * rec / (prec + rec), 4) if prec + rec else 0.0, "support": n_true}
+    return out
+
+
+def figures(truth: list[str], predicted: list[str]) -> dict:
+    classes = per_class(truth, predicted)
+    confusions = Counter((t, p) for t, p in zip(truth, predicted, strict=True) if t != p).most_common(10)
     return {
-        "lead_department_accuracy": round(same / len(test), 4),
-        "auto_dispatched_share": round(auto / len(test), 4),
-        "lead_department_accuracy_auto_dispatched": round(auto_same / auto, 4) if auto else None,
+        "messages": len(truth),
+        "level1_macro_f1": round(statistics.mean(c["f1"] for c in classes.values()), 4),
+        "level1_accuracy": round(sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(truth), 4),
+        "per_class": classes,
+        "top_confusions": [{"true": t, "predicted": p, "count": n} for (t, p), n in confusions],
     }
 
 
-def evaluate(train: list[Example], test: list[Example], words: list[str]) -> tuple[dict, Classifier, float]:
-    clf = Classifier(user_words=words).fit(train)
-    t1 = time.perf_counter()
-    preds = [clf.classify(e.text) for e in test]
-    per_s = len(test) / (time.perf_counter() - t1)
-    y = [e.level1 for e in test]
-    p = [c.level1 or "" for c in preds]
-    labels = sorted(set(y))
-    per_class = f1_score(y, p, labels=labels, average=None, zero_division=0)
-    l2_rows = [(e, c) for e, c in zip(test, preds, strict=True) if e.level2 and c.level1 == e.level1]
-    l2_given = [(e, c) for e, c in l2_rows if c.level2]
-    confusions = Counter((a, b) for a, b in zip(y, p, strict=True) if a != b).most_common(10)
-    conf = np.array([c.confidence for c in preds])
-    ok = np.array([a == b for a, b in zip(y, p, strict=True)])
-    by_threshold = {
-        f"{th:.2f}": {
-            "kept": round(float((conf >= th).mean()), 3),
-            "accuracy_kept": round(float(ok[conf >= th].mean()), 3) if (conf >= th).any() else None,
-        }
-        for th in (0.3, 0.45, 0.6)
-    }
-    figures = {
-        "level1_macro_f1": round(float(f1_score(y, p, labels=labels, average="macro", zero_division=0)), 4),
-        "level1_accuracy": round(float(accuracy_score(y, p)), 4),
-        "per_class_f1": {lab: round(float(f), 4) for lab, f in zip(labels, per_class, strict=True)},
-        # level2 among texts whose level1 was right: how often a level2 was given, and how often it was right
-        "level2_coverage": round(len(l2_given) / len(l2_rows), 4) if l2_rows else None,
-        "level2_accuracy_when_given": round(sum(e.level2 == c.level2 for e, c in l2_given) / len(l2_given), 4)
-        if l2_given
-        else None,
-        "level2_accuracy_overall": round(
-            sum(e.level2 == c.level2 for e, c in zip(test, preds, strict=True) if e.level2)
-            / max(1, sum(1 for e in test if e.level2)),
-            4,
-        ),
-        "confusions": [{"true": a, "predicted": b, "count": n} for (a, b), n in confusions],
-        "confidence_thresholds": by_threshold,
-    }
-    return figures, clf, per_s if per_s else 0.0
+def training_pool(mod: ModuleType) -> list:
+    """What the classifier trains on: the module's own choice (team data, plus real TRAIN rows if it uses them)."""
+    if hasattr(mod, "training_examples"):
+        return mod.training_examples()
+    return mod.load_examples(mod.TRAIN_PATH)
 
 
-def cross_validate(examples: list[Example], words: list[str], folds: int = 5) -> dict:
-    y = np.array([e.level1 for e in examples])
-    scores = []
-    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=12345)
-    for tr, te in skf.split(np.zeros(len(y)), y):
-        clf = Classifier(user_words=words).fit([examples[i] for i in tr])
-        pred = [clf.classify(examples[i].text).level1 or "" for i in te]
-        scores.append(f1_score(y[te], pred, average="macro", zero_division=0))
+def cross_validate(mod: ModuleType, pool: list, words: list[str], folds: int = 5) -> dict:
+    """Stratified folds over the pool; the held-out rows are scored separately by origin (team / real)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    real_texts = {r.text for r in labelled(split="train")}
+    y = [e.level1 for e in pool]
+    truth: dict[str, list[str]] = {"team": [], "real": []}
+    pred: dict[str, list[str]] = {"team": [], "real": []}
+    for tr, te in StratifiedKFold(n_splits=folds, shuffle=True, random_state=12345).split(y, y):
+        clf = mod.Classifier(user_words=words).fit([pool[i] for i in tr])
+        for i in te:
+            origin = "real" if pool[i].text in real_texts else "team"
+            truth[origin].append(pool[i].level1)
+            pred[origin].append(clf.classify(pool[i].text).level1 or "")
+    return {"folds": folds, **{f"{k}_rows": figures(truth[k], pred[k]) for k in truth if truth[k]}}
+
+
+def linkage_rates() -> dict:
+    from bench.risk import split_figures
+    from county.risk import judge
+    from county.tipdm import PARTNERS, unlabelled
+
+    texts = unlabelled()
+    flags = [judge(t).partners for t in texts]
+    test = split_figures(labelled(split="test"), lambda t: judge(t).partners)
     return {
-        "folds": folds,
-        "macro_f1_mean": round(float(np.mean(scores)), 4),
-        "macro_f1_std": round(float(np.std(scores)), 4),
+        "unlabelled_real_messages": len(texts),
+        "flag_rate_on_unlabelled": {p: round(sum(p in f for f in flags) / len(texts), 4) for p in PARTNERS},
+        "real_test_split": {k: test[k] for k in ("risk_recall", "risk_queue_rate_on_ordinary")}
+        | {p: v for p, v in test["per_partner"].items()},
+        "details": "bench/results/risk.json",
     }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-cv", action="store_true", help="skip the 5-fold cross-validation")
+    ap.add_argument("--code", type=Path, help="evaluate another checkout's classifier (e.g. var/baseline)")
+    ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    train = load_examples(TRAIN_PATH)
-    heldout = load_examples(HELDOUT_PATH)
-    words = gazetteer_words()
-    figures, clf, per_s = evaluate(train, heldout, words)
-    figures["routing"] = lead_agreement(clf, heldout)
+    mod = classifier_module(args.code)
+    words = mod.gazetteer_words()
+    pool = training_pool(mod)
     t0 = time.perf_counter()
-    Classifier(user_words=words).fit(train)
-    train_s = time.perf_counter() - t0  # second fit: jieba's dictionary cache is warm, as at API start-up
+    clf = mod.Classifier(user_words=words).fit(pool)
+    train_s = time.perf_counter() - t0
+    heldout = mod.load_examples(mod.HELDOUT_PATH)
+    real = labelled(split="test")
+    latencies = []
+    real_pred = []
+    for r in real:
+        t1 = time.perf_counter()
+        real_pred.append(clf.classify(r.text).level1 or "")
+        latencies.append((time.perf_counter() - t1) * 1000)
     out = {
+        "code": str(args.code or "this tree"),
         "data": {
-            "train_examples": len(train),
-            "heldout_examples": len(heldout),
-            "train_per_level1": dict(sorted(Counter(e.level1 for e in train).items())),
-            "heldout_per_level1": dict(sorted(Counter(e.level1 for e in heldout).items())),
-            "data_hash": data_hash(TRAIN_PATH, LEXICON_PATH),
+            "training_examples": len(pool),
+            "of_which_real_train_split": sum(1 for e in pool if e.text in {r.text for r in labelled(split="train")}),
+            "team_heldout_examples": len(heldout),
+            "real_test_examples": len(real),
         },
-        "heldout": figures,
-        "cv_train": None if args.no_cv else cross_validate(train, words),
-        "train_seconds": round(train_s, 3),
-        "predictions_per_second": round(per_s, 1),
+        "team_heldout": figures([e.level1 for e in heldout], [clf.classify(e.text).level1 or "" for e in heldout]),
+        "real_test_split": figures([r.level1 for r in real], real_pred),
+        "cross_validation": None if args.no_cv else cross_validate(mod, pool, words),
+        "linkage": linkage_rates() if args.code is None else None,
+        "train_seconds": round(train_s, 2),
+        "latency_ms_real_messages": {
+            "mean": round(statistics.mean(latencies), 2),
+            "p95": round(sorted(latencies)[int(0.95 * len(latencies))], 2),
+            "max": round(max(latencies), 2),
+        },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    target = args.out or (RESULTS if args.code is None else None)
+    if target:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(out, ensure_ascii=False, indent=2))
 
 

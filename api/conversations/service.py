@@ -26,7 +26,7 @@ from api.conversations.schemas import CONVERSATION_ID, MessageIn
 from api.core.db import utcnow
 from api.core.settings import get_settings
 from api.core.text import clean_text, has_words
-from api.routing import linkage_flags
+from api.routing import risk_judgement
 
 NO_WORDS_PROMPT = "不好意思，我没有看到文字内容。请您用文字说一下遇到了什么问题，我来帮您登记。"
 RASA_DOWN_REPLY = (
@@ -261,19 +261,17 @@ def _satisfaction_answer(
     return [message] if message is not None else []
 
 
-# Partners whose flag means a person should look now (emergency, harm, mass incident, petition risk).
-RISK_PARTNERS = ("110", "政法委")
-
-
 def _note_risk(db_session: Session, conversation: Conversation, text: str) -> None:
-    """六方联动 rules on each citizen message: flags shown in the console; risk puts it in the queue."""
+    """六方联动 judge on each citizen message: flags shown in the console; an emergency, harm, 110 or
+    政法委 puts it in the agents' queue (county.risk.RiskJudgement.needs_person_now)."""
     if not text:
         return
-    flags = linkage_flags(text)
+    judgement = risk_judgement(text)
+    flags = judgement.ordered_partners
     if not flags:
         return
     conversation.risk_flags = sorted(set(conversation.risk_flags or []) | set(flags))
-    if any(f in RISK_PARTNERS for f in flags) and not conversation.handoff_requested and conversation.mode == Mode.bot:
+    if judgement.needs_person_now and not conversation.handoff_requested and conversation.mode == Mode.bot:
         conversation.handoff_requested = True
         conversation.handoff_reason = "risk"
         db_session.add(ConversationEvent(conversation_id=conversation.id, action="handoff_request", actor="hub",

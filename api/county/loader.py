@@ -7,7 +7,6 @@ item), because a county editing its YAML wants the whole list, not one error per
 from __future__ import annotations
 
 import csv
-import re
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,6 +27,7 @@ from api.county.models import (
     SlaPolicy,
     Taxonomy,
 )
+from county.risk import RiskJudge
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -232,10 +232,7 @@ def _cross_check(
         check_dept(where, p.department)
         for c in p.categories:
             check_cat(where, c)
-        for pat in p.patterns:
-            try:
-                re.compile(pat)
-            except re.error as e:
-                problems.append(f"{where}: bad pattern {pat!r}: {e}")
-        if not (p.keywords or p.patterns or p.categories):
-            problems.append(f"{where}: no keywords, patterns or categories")
+    try:  # the risk judge compiles every pattern and checks partners, guards and emergencies
+        RiskJudge(linkage.rules())
+    except ValueError as e:
+        problems.append(f"linkage.yml: {e}")

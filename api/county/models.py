@@ -212,14 +212,33 @@ class LinkagePartner(_Strict):
     name: str
     department: Slug
     urgent: bool = False
-    keywords: list[str] = []
-    patterns: list[str] = []
-    exclude: list[str] = []
     categories: list[CategoryRef] = []
+
+
+class LinkageSignal(_Strict):
+    """One rule of the risk judge (county/risk.py); linkage.yml's header explains the fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    id: str
+    why: str
+    partners: list[str] = Field(min_length=1)
+    match: str
+    with_: str | None = Field(default=None, alias="with")
+    unless: list[str] = []
+    emergency: Literal["110", "119", "120"] | None = None
+    harm: bool = False
 
 
 class Linkage(_Strict):
     partners: list[LinkagePartner] = Field(min_length=1)
+    emergency_priority: list[Literal["110", "119", "120"]] = ["119", "120", "110"]
+    vocabulary: dict[str, str] = {}
+    guards: dict[str, dict[str, str]] = {}
+    signals: list[LinkageSignal] = []
+
+    def rules(self) -> dict:
+        """The rules as county.risk.RiskJudge reads them (the YAML's own shape)."""
+        return self.model_dump(by_alias=True, exclude_none=True)
 
 
 # ---- faq.yml --------------------------------------------------------------------------------

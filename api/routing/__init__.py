@@ -2,7 +2,7 @@
 
 from api.routing.classifier import Classifier, classify, get_classifier
 from api.routing.schemas import CategoryGuess, Classification, DepartmentRef, RouteSuggestion
-from api.routing.service import default_profile, linkage_flags, suggest_route
+from api.routing.service import default_profile, linkage_flags, risk_judgement, suggest_route
 
 __all__ = [
     "CategoryGuess",
@@ -14,5 +14,6 @@ __all__ = [
     "default_profile",
     "get_classifier",
     "linkage_flags",
+    "risk_judgement",
     "suggest_route",
 ]

@@ -6,7 +6,9 @@ hit tokens + character 1–3-grams, TF-IDF, then
   level2 / level3: one LinearSVC per parent node, trained on that node's examples only, and
           reported only when its softmax margin clears a threshold (a wrong level3 misroutes,
           an absent one just falls back to the level2 row of the matrix).
-Trained in-process from api/routing/data/train.tsv on first use (get_classifier): ~1.5 s on an
+Trained in-process on first use (get_classifier) from api/routing/data/train.tsv (the team's sentences
+in the hotline's styles) plus the hand-labelled real messages of the TRAIN split of datasets/tipdm2020
+(docs/labelling.md; the test split is never trained or tuned on): ~1.5 s on an
 idle core, ~3 s on this shared 2-core box under load. Chosen over a cache under models/ because
 there is then no stale model to detect and no pickle to trust; the data hash is logged instead.
 Call get_classifier() once at API start (e.g. in a background thread) to keep the first
@@ -21,6 +23,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+import os
 import re
 import threading
 import unicodedata
@@ -44,6 +47,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 TRAIN_PATH = DATA_DIR / "train.tsv"
 HELDOUT_PATH = DATA_DIR / "heldout.tsv"
 LEXICON_PATH = DATA_DIR / "lexicon.yml"
+LABELS_PATH = Path(__file__).resolve().parents[2] / "datasets" / "tipdm2020" / "labels.tsv"
 DEFAULT_GAZETTEER = Path(__file__).resolve().parents[2] / "county" / "jianhu" / "gazetteer.yml"
 
 # Below these conditional probabilities the deeper level is left empty rather than guessed.
@@ -51,6 +55,13 @@ LEVEL2_MIN = 0.40
 LEVEL3_MIN = 0.40
 # Folds for the sigmoid calibration of level1 (each fold fits one LinearSVC; more = slower start-up).
 CALIBRATION_FOLDS = 5
+# A real labelled message counts this many team sentences: it is the text the model must read.
+LEVEL1_C = float(os.environ.get("MINSHENG_C", "0.5"))
+REAL_WEIGHT = float(os.environ.get("MINSHENG_REAL_WEIGHT", "1"))
+CLASS_WEIGHT = os.environ.get("MINSHENG_CLASS_WEIGHT", "balanced") or None
+# Long written messages are cut here: the title and the opening state the matter, and the classifier
+# stays under 20 ms per message (the tail is mostly background, dates and courtesy).
+MAX_CHARS = 400
 # Fewer meaningful characters than this is not a demand we can classify ("喂", "嗯嗯", "?").
 MIN_CHARS = 2
 # ASR filler words carry no topic; dropping them keeps spoken and typed text alike.
@@ -87,6 +98,14 @@ _GENERIC = (
     "呢",
     "我",
 )
+# How citizens address the letter ("尊敬的市委书记：", "各位领导好！", "市长您好") says who reads it, not
+# what it is about (docs/labelling.md §一.3): without this, letters to a 书记 drift to 纪检监察/党务政务.
+_ADDRESS = re.compile(
+    r"尊敬的[^，,：:！!。\s]{0,24}[，,：:！!。]?"
+    r"|(?:各位|亲爱的)?(?:领导|书记|市长|县长|区长|局长|主任|同志)(?:们)?[，,：:]?(?:您|你)(?:们)?好[！!，,。]?"
+    r"|(?:各位)?领导(?:们)?好[！!，,。]?|(?:您|你)(?:们)?好[！!，,。]?"
+    r"|(?:此致|致以)?敬礼[！!。]?|盼复为谢|望回复|谢谢[！!。]?|感谢[！!。]?"
+)
 _PUNCT = re.compile(r"[^\w]+")
 _SPACE = re.compile(r"\s+")
 
@@ -97,6 +116,7 @@ class Example:
     level1: str
     level2: str = ""
     level3: str = ""
+    weight: float = 1.0
 
 
 def load_examples(path: Path = TRAIN_PATH) -> list[Example]:
@@ -108,6 +128,18 @@ def load_examples(path: Path = TRAIN_PATH) -> list[Example]:
     return out
 
 
+def real_examples(split: str = "train") -> list[Example]:
+    """The hand-labelled real messages of one split as examples (level1 only)."""
+    from county.tipdm import labelled
+
+    return [Example(r.text, r.level1, weight=REAL_WEIGHT) for r in labelled(split=split)]
+
+
+def training_examples() -> list[Example]:
+    """What the classifier learns from: the team's train.tsv plus the real TRAIN split."""
+    return load_examples(TRAIN_PATH) + real_examples("train")
+
+
 def data_hash(*paths: Path) -> str:
     h = hashlib.sha256()
     for p in paths:
@@ -115,9 +147,14 @@ def data_hash(*paths: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def strip_addressing(text: str) -> str:
+    """The message without its salutation and courtesy formulas (see _ADDRESS)."""
+    return _ADDRESS.sub(" ", text)
+
+
 def normalise(text: str) -> str:
     """Width/case folding, no whitespace (ASR output splits words with spaces), punctuation -> space."""
-    s = unicodedata.normalize("NFKC", text).lower()
+    s = unicodedata.normalize("NFKC", strip_addressing(text)[:MAX_CHARS]).lower()
     s = _SPACE.sub("", s)
     s = _PUNCT.sub(" ", s)
     return s.strip()
@@ -237,7 +274,9 @@ class Classifier:
         y = np.array([e.level1 for e in examples])
         # 5-fold sigmoid calibration turns SVM margins into probabilities a threshold can use.
         folds = min(CALIBRATION_FOLDS, int(min(np.unique(y, return_counts=True)[1])))
-        self._level1 = CalibratedClassifierCV(LinearSVC(C=0.5), cv=max(2, folds), method="sigmoid").fit(X, y)
+        self._level1 = CalibratedClassifierCV(
+            LinearSVC(C=LEVEL1_C, class_weight=CLASS_WEIGHT), cv=max(2, folds), method="sigmoid"
+        ).fit(X, y, sample_weight=np.array([e.weight for e in examples]))
         self.classes = [str(c) for c in self._level1.classes_]
         for l1 in self.classes:
             idx = [i for i, e in enumerate(examples) if e.level1 == l1 and e.level2]
@@ -294,8 +333,9 @@ def get_classifier() -> Classifier:
     with _lock:
         if _default is None:
             clf = Classifier(user_words=gazetteer_words())
-            clf.fit(load_examples(TRAIN_PATH))
-            log.info("routing classifier trained on %s (data %s)", TRAIN_PATH.name, data_hash(TRAIN_PATH, LEXICON_PATH))
+            clf.fit(training_examples())
+            log.info("routing classifier trained on %s + real train split (data %s)", TRAIN_PATH.name,
+                     data_hash(TRAIN_PATH, LEXICON_PATH, LABELS_PATH))
             _default = clf
         return _default
 

@@ -12,10 +12,14 @@ from functools import lru_cache
 from api.county.models import CategoryRef, CountyProfile, Department, KeywordRule, MatrixEntry, Town
 from api.routing.classifier import classify
 from api.routing.schemas import CategoryGuess, Classification, DepartmentRef, RouteSuggestion
+from county.risk import RiskJudge, RiskJudgement
 
 # A curated keyword hit on a category the model does not contradict is worth at least this much;
 # above the default dispatcher threshold, since the rules are few and precise.
 KEYWORD_CONFIDENCE = 0.6
+# A category rule of linkage.yml (纪检监察 → 纪委) applies only when the classifier is this sure:
+# a letter addressed to a leader must not reach 纪委 through a guessed category.
+CATEGORY_LINKAGE_CONFIDENCE = 0.6
 
 
 @lru_cache(maxsize=1)
@@ -59,27 +63,45 @@ def matrix_entry(profile: CountyProfile, cat: CategoryGuess) -> MatrixEntry | No
     return max(rows, key=lambda e: e.depth) if rows else None
 
 
+def _judge_of(profile: CountyProfile) -> RiskJudge:
+    """The profile's risk judge, compiled once per loaded profile."""
+    held = _JUDGES.get(id(profile.linkage))
+    if held is None or held[0] is not profile.linkage:
+        held = (profile.linkage, RiskJudge(profile.linkage.rules()))
+        _JUDGES[id(profile.linkage)] = held
+    return held[1]
+
+
+_JUDGES: dict[int, tuple[object, RiskJudge]] = {}
+
+
+def risk_judgement(
+    text: str, *, profile: CountyProfile | None = None, category: CategoryGuess | Classification | None = None
+) -> RiskJudgement:
+    """六方联动 / emergency / harm judgement of a text (county.risk), with the category's rules when known."""
+    profile = profile or default_profile()
+    level1 = level2 = level3 = None
+    if category is not None and category.level1 and category.confidence >= CATEGORY_LINKAGE_CONFIDENCE:
+        level1, level2, level3 = category.level1, category.level2, category.level3
+    return _judge_of(profile).judge(text, level1=level1, level2=level2, level3=level3)
+
+
 def linkage_flags(
     text: str, *, profile: CountyProfile | None = None, category: CategoryGuess | Classification | None = None
 ) -> list[str]:
-    """六方联动 partner ids (linkage.yml order) that this text, and optionally its category, trigger."""
+    """六方联动 partner ids (linkage.yml order) that this text, and optionally its category, concern."""
     profile = profile or default_profile()
-    plain = _plain(text)
-    flags: list[str] = []
-    for p in profile.linkage.partners:
-        s = plain
-        for ex in p.exclude:
-            s = s.replace(ex, " ")
-        hit = any(k in s for k in p.keywords) or any(re.search(pat, s) for pat in p.patterns)
-        if not hit and category is not None and category.level1:
-            hit = any(c.matches(category.level1, category.level2, category.level3) for c in p.categories)
-        if not hit and p.id == "网格" and profile.grid_in_text(plain):
-            # a named village/community has a grid worker who can look first (一哨联办 front line)
-            hit = category is None or not (
-                category.level1 and _matches_any(profile.routing.place_rules.no_town, _as_guess(category))
-            )
-        if hit:
-            flags.append(p.id)
+    judgement = risk_judgement(text, profile=profile, category=category)
+    flags = judgement.ordered_partners
+    # a named village/community has a grid worker who can look first (一哨联办 front line),
+    # unless the matter is handled county-wide whatever the place
+    county_wide = bool(
+        category is not None
+        and category.level1
+        and _matches_any(profile.routing.place_rules.no_town, _as_guess(category))
+    )
+    if "网格" not in flags and not county_wide and profile.grid_in_text(_plain(text)):
+        flags = [p for p in judgement.order if p in {*flags, "网格"}]
     return flags
 
 

@@ -131,17 +131,13 @@ def classify_and_route(*, ticket: Ticket) -> Route:
 # ---- 六方联动 ------------------------------------------------------------------------------------
 
 def _reason(partner_id: str, text: str) -> str:
-    """Why a partner was flagged, for the push list: the keyword or pattern that matched."""
+    """Why a partner was flagged, for the push list: the risk judge's rules that fired."""
     try:
-        partner = next(p for p in county_profile().linkage.partners if p.id == partner_id)
+        from api.routing import risk_judgement
+
+        return risk_judgement(text).reason_for(partner_id)
     except Exception:  # noqa: BLE001 — an explanation is optional
         return "规则命中"
-    cleaned = text
-    for phrase in partner.exclude:
-        cleaned = cleaned.replace(phrase, " ")
-    hits = [k for k in partner.keywords if k in cleaned]
-    hits += [m.group(0) for m in (re.search(p, cleaned) for p in partner.patterns) if m]
-    return f"命中“{'、'.join(dict.fromkeys(hits))}”" if hits else "按诉求类别"
 
 
 def linkage_for(text: str, route: Route | None = None) -> list[tuple[str, str]]:

@@ -192,7 +192,7 @@ def test_threshold_decides_the_dispatcher_queue(profile: CountyProfile) -> None:
         ("我老公喝了酒就打我 家暴好几年了", "110"),
         ("这个问题我反映了好几次一直没解决 再不管我就去北京上访", "信访"),
         ("几十户村民准备明天去县政府拉横幅讨说法", "政法委"),
-        ("我要去法院起诉他们", "政法委"),
+        ("他再不还钱 我就跟他同归于尽", "政法委"),
         ("村书记收红包 优亲厚友", "纪委"),
         ("城管暴力执法 没收我的三轮车还不开单子", "行政执法监督"),
         ("楼上邻居天天往楼道里堆垃圾", "网格"),
@@ -207,6 +207,8 @@ def test_linkage_exclusions_and_quiet_texts(profile: CountyProfile) -> None:
     assert "110" not in linkage_flags("化工厂晚上偷排污水", profile=profile)
     assert "政法委" not in linkage_flags("集体土地被征收的补偿标准是多少", profile=profile)
     assert linkage_flags("请问社保卡怎么补办", profile=profile) == []
+    # going to court is the citizen's right, not a stability risk (docs/labelling.md §四)
+    assert "政法委" not in linkage_flags("我要去法院起诉他们", profile=profile)
 
 
 def test_linkage_by_category_and_grid(profile: CountyProfile) -> None:
