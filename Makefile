@@ -6,7 +6,7 @@ PY := .venv/bin/python
 RASA := .venv-rasa/bin/rasa
 PYTEST_ARGS ?=
 
-.PHONY: run test install train lint validate rasa-test test-rasa test-py eval models bench clean
+.PHONY: run test install train lint validate rasa-test test-rasa test-py eval models bench screenshots clean
 
 run:                ## start API :8000, Rasa :5005, actions :5055 (+ voice gateway when a model is present)
 	@bash scripts/run.sh
@@ -43,6 +43,9 @@ models: install     ## download the Vosk Chinese model (MODEL=large for vosk-mod
 
 bench: train        ## benchmarks that print JSON (results in bench/results/)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+screenshots: train  ## refresh the page screenshots in docs/ (tests save them under var/screenshots otherwise)
+	MINSHENG_SCREENSHOTS=docs $(PY) -m pytest -q tests/e2e/test_chat_page.py tests/e2e/test_console.py tests/callbacks/test_page.py
 
 clean:
 	rm -rf var/rasa-test .pytest_cache .ruff_cache

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 def test_staff_page(database: str, tmp_path: Path) -> None:
     from api.auth.models import User
     from api.auth.security import hash_password
-    from tests.support.browser import chromium
+    from tests.support.browser import chromium, screenshot_path
 
     with core_db.session_factory()() as s:
         s.add(User(username="zhangli", full_name="张丽", role="agent", password_hash=hash_password("huifang-2026")))
@@ -68,6 +68,6 @@ def test_staff_page(database: str, tmp_path: Path) -> None:
             book = load_workbook(BytesIO(Path(download.value.path()).read_bytes()))
             rows = list(book["回访结果"].iter_rows(values_only=True))
             assert len(rows) == 2 and rows[1][6] == "不满意"
-            page.screenshot(path=str(ROOT / "docs" / "callbacks-page.png"), full_page=True)
+            page.screenshot(path=screenshot_path("callbacks-page.png"), full_page=True)
     finally:
         api.stop()

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Stack
-from tests.support.browser import chromium
+from tests.support.browser import chromium, screenshot_path
 
 pytestmark = pytest.mark.browser
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +61,7 @@ def test_conversation_with_buttons_and_markup_shown_as_text(phone_page: Page, st
     buttons.first.click()
     expect(phone_page.locator(".msg.citizen").last).to_have_text(title)
     expect(phone_page.locator(".msg")).not_to_have_count(before + 1, timeout=60_000)
-    phone_page.screenshot(path=str(DOCS / "chat-page.png"), full_page=True)
+    phone_page.screenshot(path=screenshot_path("chat-page.png"), full_page=True)
 
 
 def test_reconnects_after_a_network_drop_without_losing_anything(phone_page: Page, stack: Stack) -> None:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.conftest import Stack
-from tests.support.browser import chromium
+from tests.support.browser import chromium, screenshot_path
 
 pytestmark = pytest.mark.browser
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 PASSWORD = "staff-password-1"
 
 
@@ -72,7 +70,7 @@ def test_agent_takes_over_talks_and_hands_back(browser: Browser, stack: Stack, c
     row.click()
     expect(agent.locator("#detail .transcript")).to_contain_text("路灯坏了半个月")
     expect(agent.locator("#detail .transcript .nlu").first).to_contain_text("complaint")
-    agent.screenshot(path=str(DOCS / "console-queue.png"))
+    agent.screenshot(path=screenshot_path("console-queue.png"))
 
     agent.click("#detail .takeover")
     expect(citizen.locator(".msg.system").last).to_contain_text("人工坐席已经接入")
@@ -98,7 +96,7 @@ def test_agent_takes_over_talks_and_hands_back(browser: Browser, stack: Stack, c
     refused = httpx.post(f"{stack.api_url}/api/v1/console/conversations/{conversation_id}/takeover",
                          headers=headers, timeout=30)
     assert refused.status_code == 409
-    agent.screenshot(path=str(DOCS / "console-takeover.png"))
+    agent.screenshot(path=screenshot_path("console-takeover.png"))
 
     agent.click("#detail .handback")
     expect(citizen.locator(".msg.system").last).to_contain_text("交回给智能客服")
