@@ -269,7 +269,7 @@ LEAVING_AT = [
 @pytest.mark.parametrize(("words", "step"), LEAVING_AT)
 def test_leaving_at_every_step(stack: Stack, words: str, step: str) -> None:
     c = Citizen(stack, place="建阳镇")
-    c.say("我要投诉" if step == "description" else "我要投诉 我们村口的路灯坏了 晚上一片黑")
+    c.say("我要投诉" if step == "description" else "我要投诉 我们村口的路灯坏了 走路都看不见")
     c.answer_until(step)
     reply = c.say(words)
     assert "再见" in reply or "随时" in reply
