@@ -36,34 +36,39 @@ def handoff_note(slots: dict[str, Any]) -> str:
     return "；".join(parts) or "市民要求转人工，尚未说明诉求"
 
 
+async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, slots: dict[str, Any]) -> bool:
+    """Ask the hub for a person and tell the citizen plainly who is there; False when it failed."""
+    reason = slots.get("handoff_reason")
+    if reason not in REASONS:
+        reason = "citizen_request"
+    try:
+        answer = await api_client.request_handoff(tracker.sender_id, reason, handoff_note(slots))
+    except (api_client.ApiUnavailable, api_client.ApiRejected) as exc:
+        logger.error("handoff request failed: %s", exc)
+        dispatcher.utter_message(
+            text="不好意思，人工客服暂时转不过去。您可以直接拨打12345热线找接线员，也可以继续跟我说，我帮您登记。"
+        )
+        return False
+    if answer.get("agents_available") is False:
+        # Nobody on duty: say when colleagues are back and offer a callback instead of a wait.
+        dispatcher.utter_message(text=after_hours_text(answer.get("agents_back_text")), buttons=CALLBACK_BUTTONS)
+    else:
+        dispatcher.utter_message(text="好的，正在为您转接人工客服，请稍等。您刚才说的内容接线员都能看到，不用再重复。")
+    return True
+
+
 class ActionHumanHandoff(Action):
     def name(self) -> str:
         return "action_human_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        reason = tracker.get_slot("handoff_reason")
-        if reason not in REASONS:
-            reason = "citizen_request"
-        note = handoff_note(dict(tracker.slots))
-        try:
-            answer = await api_client.request_handoff(tracker.sender_id, reason, note)
-        except (api_client.ApiUnavailable, api_client.ApiRejected) as exc:
-            logger.error("handoff request failed: %s", exc)
-            dispatcher.utter_message(
-                text="不好意思，人工客服暂时转不过去。您可以直接拨打12345热线找接线员，也可以继续跟我说，我帮您登记。"
-            )
+        if not await hand_over(dispatcher, tracker, dict(tracker.slots)):
             events: list[EventType] = [SlotSet("handoff_reason", None)]
             if tracker.active_loop.get("name"):
                 # Carry on with the report where it was.
                 events.append(FollowupAction(tracker.active_loop["name"]))
             return events
-        reset = [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("handoff_reason", None)]
-        if answer.get("agents_available") is False:
-            # Nobody on duty: say when colleagues are back and offer a callback instead of a wait.
-            dispatcher.utter_message(text=after_hours_text(answer.get("agents_back_text")), buttons=CALLBACK_BUTTONS)
-            return reset
-        dispatcher.utter_message(text="好的，正在为您转接人工客服，请稍等。您刚才说的内容接线员都能看到，不用再重复。")
-        return reset
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("handoff_reason", None)]
 
 
 CALLBACK_BUTTONS = [

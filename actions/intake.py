@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -17,18 +18,20 @@ from rasa_sdk.events import (
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import api_client, outbox
+from actions.handoff import hand_over
 from actions.intake_logic import DEMAND_INTENTS, Turn, next_slot, process
 from actions.report import (
-    DEMAND_LABELS,
     REPORT_SLOTS,
-    address_citizen,
     build_payload,
     filed_message,
     idempotency_key,
     read_back,
 )
 from actions.validation_base import CappedFailuresFormValidationAction, ProcessResult
+from bot import replies
+from bot import understanding as understood
 from bot.numbers import parse_phone, phone_for_speech
+from bot.safety import CRISIS_LINE, SELF_HARM, alarm_for, urgent_help
 from bot.screening import screen
 
 logger = logging.getLogger(__name__)
@@ -44,7 +47,23 @@ RESET_SLOTS = (
     "ticket_no",
     "ticket_pending",
     "screening",
+    "form_exit",
+    "emergency",
+    "urgency",
+    "risk",
+    "risk_kind",
+    "asked",
+    "help_advised",
 )
+
+
+def new_matter_events(slots: dict[str, Any]) -> list[EventType]:
+    """A new matter after a filed one: fresh report slots, the citizen's name and phone kept aside."""
+    events: list[EventType] = [SlotSet(slot, None) for slot in RESET_SLOTS]
+    contact = {k: slots.get(k) for k in ("citizen_name", "phone") if slots.get(k) and slots.get(k) not in ("匿名", "不留")}
+    if contact:
+        events.append(SlotSet("previous_contact", contact))
+    return events
 
 
 def _metadata_slots(tracker: Tracker) -> list[EventType]:
@@ -75,34 +94,76 @@ def _intent(tracker: Tracker) -> tuple[str | None, float]:
     return intent.get("name"), float(intent.get("confidence") or 0.0)
 
 
-RISK_MESSAGE = "您说的情况我们非常重视，已经请人工坐席马上接手，请您稍等。如果有人有生命危险，请立即拨打110或120。"
-
-
 async def _screen(tracker: Tracker) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Emergency advice (once per kind) and a risk handoff (once), before anything else."""
+    """Matters already before a court, an arbitration or in petition: the channel that handles
+    them (once per kind). Emergencies and risk are judged in the form (actions/intake_logic.py)."""
     result = screen(tracker.latest_message.get("text") or "")
     done: list[str] = list(tracker.get_slot("screening") or [])
     messages: list[dict[str, Any]] = []
-    for advice in result.emergency_advice:
-        if advice not in done:
-            messages.append({"text": advice})
-            done.append(advice)
     for kind, advice in zip(result.channels, result.channel_advice, strict=True):
-        if kind not in done:  # litigation / arbitration / petition: the channel that handles it
+        if kind not in done:
             messages.append({"text": advice})
             done.append(kind)
-    if result.risk and "risk" not in done:
-        done.append("risk")
-        note = "风险研判：" + (tracker.latest_message.get("text") or "")[:300]
-        try:
-            await api_client.request_handoff(tracker.sender_id, "risk", note)
-            messages.append({"text": RISK_MESSAGE})
-        except (api_client.ApiUnavailable, api_client.ApiRejected):
-            logger.exception("risk handoff failed")
-            messages.append({"text": "您说的情况我们非常重视。如果有人有生命危险，请立即拨打110或120。"})
     if not messages:
         return [], {}
     return messages, {"screening": done}
+
+
+def draft_of(slots: dict[str, Any]) -> dict[str, Any]:
+    """What the citizen said so far, kept for staff when nothing is filed."""
+    return {k: slots[k] for k in REPORT_SLOTS if slots.get(k) not in (None, "")}
+
+
+def _end_report(slots: dict[str, Any], how: str) -> dict[str, Any]:
+    """The form ends without a ticket: the draft is kept (the hub stores it when the conversation
+    closes), the report slots are cleared so a new matter starts fresh."""
+    updates: dict[str, Any] = {slot: None for slot in RESET_SLOTS}
+    draft = draft_of(slots)
+    if draft:
+        updates["abandoned_draft"] = {**draft, "ended": how}
+    updates["form_exit"] = how
+    return updates
+
+
+async def risk_of_harm(dispatcher: CollectingDispatcher, tracker: Tracker, slots: dict[str, Any], text: str) -> dict[str, Any]:
+    """Self-harm: honest about who is there. An agent on duty takes over now; after hours the
+    crisis line and 110, and a priority callback at opening time (asking once for a number)."""
+    opener = "您愿意说出来，我们很重视。"
+    try:
+        answer = await api_client.request_handoff(tracker.sender_id, "risk", "风险研判（自伤风险）：" + text[:300])
+    except (api_client.ApiUnavailable, api_client.ApiRejected):
+        logger.exception("risk handoff failed")
+        dispatcher.utter_message(
+            text=f"{opener}您现在要是很难受、想伤害自己，请马上拨打心理援助热线{CRISIS_LINE}，24小时有人接听；有危险请直接拨打110。"
+        )
+        return {"risk": "unreachable"}
+    if answer.get("agents_available") is not False:
+        dispatcher.utter_message(
+            text=f"{opener}我已经请值班的人工坐席马上接手，请您别走开，坐席马上就来。如果现在有危险，请马上拨打110。"
+        )
+        return {"risk": "agent"}
+    back = answer.get("agents_back_text")
+    dispatcher.utter_message(
+        text=(
+            f"{opener}现在是下班时间，人工坐席{back + '上班' if back else '上班后'}，这会儿没有人工在线。"
+            f"您现在要是很难受、想伤害自己，请马上拨打心理援助热线{CRISIS_LINE}，24小时有人接听；有危险请直接拨打110。"
+            "我已经把您的情况标成优先，坐席一上班第一时间给您回电话。"
+        )
+    )
+    phone = slots.get("phone") or slots.get("caller_number")
+    if phone:
+        await _priority_callback(dispatcher, tracker.sender_id, phone, text)
+    return {"risk": "after_hours"}
+
+
+async def _priority_callback(dispatcher: CollectingDispatcher, conversation_id: str, phone: str, text: str) -> None:
+    try:
+        await api_client.request_callback(conversation_id, phone, "优先回电（自伤风险）：" + text[:200])
+    except (api_client.ApiUnavailable, api_client.ApiRejected) as exc:
+        logger.error("priority callback for %s failed: %s", conversation_id, exc)
+        dispatcher.utter_message(text=f"回电登记暂时没成功，请您务必拨打{CRISIS_LINE}或者110。")
+        return
+    dispatcher.utter_message(text=f"回电已经登记好了，坐席上班后第一时间打{phone_for_speech(phone)}这个号码给您。")
 
 
 class ActionSessionStart(Action):
@@ -135,12 +196,28 @@ class ActionStartIntake(Action):
         if tracker.get_slot("faq_answered"):
             events.append(SlotSet("faq_answered", None))  # an earlier FAQ answer is behind us
         if tracker.get_slot("ticket_no") or tracker.get_slot("ticket_pending"):
-            # A second matter in the same conversation: forget the first report.
-            events += [SlotSet(slot, None) for slot in RESET_SLOTS]
+            # A second matter in the same conversation: forget the first report, but remember who
+            # the citizen is ("还是刚才那个号").
+            events += new_matter_events(dict(tracker.slots))
+        elif tracker.get_slot("form_exit"):
+            events.append(SlotSet("form_exit", None))
         intent, confidence = _intent(tracker)
         if intent in DEMAND_INTENTS and confidence >= 0.4:
             events.append(SlotSet("demand_type", intent))
         return events
+
+
+FOLLOWUP_RE = re.compile(r"^(?:那|那么|那如果|如果|还有|另外|要是)|(?:吗|呢|么|吧)[？?]?$|[？?]$|(?:能不能|可不可以|怎么办|怎么弄|要多久|在哪)")
+
+
+def is_followup_question(text: str) -> bool:
+    """ "那我在外地能补吗": a question that leans on the answer just given."""
+    return bool(FOLLOWUP_RE.search(text.strip())) and len(text) <= 40
+
+
+def offered_phone(slots: dict[str, Any]) -> str | None:
+    """The number the phone question offers: the caller's, or the one left for the first matter."""
+    return slots.get("caller_number") or (slots.get("previous_contact") or {}).get("phone")
 
 
 class ValidateIntakeForm(CappedFailuresFormValidationAction):
@@ -171,6 +248,8 @@ class ValidateIntakeForm(CappedFailuresFormValidationAction):
         slots = dict(tracker.slots)
         for event in meta_events:
             slots[event["name"]] = event["value"]
+        if activating and slots.get("form_exit"):
+            slots["form_exit"] = None
         outcome = process(
             Turn(
                 text=text,
@@ -178,120 +257,187 @@ class ValidateIntakeForm(CappedFailuresFormValidationAction):
                 confidence=confidence,
                 requested_slot=None if activating else requested,
                 slots=slots,
-                caller_number=slots.get("caller_number"),
+                caller_number=offered_phone(slots),
                 activating=activating,
                 ranking=_ranking(tracker),
             )
         )
+        updates = {e["name"]: e["value"] for e in meta_events}
+        if activating and slots.get("faq_question") and is_followup_question(text):
+            from actions.knowledge import faq_events  # knowledge imports this module
+
+            answered, faq = await faq_events(dispatcher, tracker)
+            if answered:  # a follow-up of the FAQ answer stays in the FAQ flow
+                updates.update({e["name"]: e["value"] for e in faq}, form_exit="faq")
+                return ProcessResult(updates=updates, end=True)
+        if activating and tracker.get_slot("form_exit"):
+            updates["form_exit"] = None
+        if slots.get("risk") == "after_hours" and requested == "phone":
+            return await self._risk_phone_answer(dispatcher, tracker, slots, outcome, text, updates)
+        if outcome.exit:
+            return await self._exit(dispatcher, tracker, slots, outcome.exit, updates)
+        if outcome.alarm and outcome.alarm.kind == SELF_HARM:
+            updates.update(outcome.updates)
+            updates.update(await risk_of_harm(dispatcher, tracker, {**slots, **updates}, text))
+            if updates["risk"] != "after_hours" or offered_phone(slots) or slots.get("phone"):
+                updates.update(_end_report({**slots, **updates}, "risk"))
+                return ProcessResult(updates=updates, end=True)
+            return ProcessResult(updates=updates)
         screening_messages, screening_updates = await _screen(tracker)
         if outcome.skip and not screening_messages:
             return ProcessResult(skip=True)
-        updates = {e["name"]: e["value"] for e in meta_events}
         updates.update(screening_updates)
-        if outcome.skip:  # the safety message must be said; the form then asks its question again
+        if outcome.skip:  # the channel advice must be said; the form then asks its question again
             return ProcessResult(updates=updates, messages=screening_messages)
         updates.update(outcome.updates)
+        help_messages = self._urgent_help(text, {**slots, **updates}, updates)
         return ProcessResult(
             updates=updates,
-            messages=screening_messages + outcome.messages,
+            messages=outcome.messages[:1] + screening_messages + help_messages + outcome.messages[1:]
+            if outcome.alarm
+            else screening_messages + help_messages + outcome.messages,
             failed=outcome.failed,
             reason=outcome.reason,
         )
 
+    @staticmethod
+    def _urgent_help(text: str, merged: dict[str, Any], updates: dict[str, Any]) -> list[dict[str, Any]]:
+        """求助 that cannot wait (a burst pipe, locked out, an old person alone): the first advice, 紧急."""
+        if merged.get("emergency") or merged.get("help_advised") or not text:
+            return []
+        advice = urgent_help(text)
+        if advice is None or merged.get("demand_type") in ("consultation", "suggestion", "praise"):
+            return []
+        updates.update(help_advised=advice.kind, urgency=advice.urgency)
+        if not merged.get("demand_type"):
+            updates["demand_type"] = "help_request"
+        return [{"text": f"{advice.advice}我这边马上按紧急件帮您登记。"}]
 
-class ActionAskDescription(Action):
-    def name(self) -> str:
-        return "action_ask_description"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        dtype = tracker.get_slot("demand_type")
-        if dtype == "consultation":
-            text = "好的，您想咨询什么问题？请具体说一下。"
-        elif dtype == "suggestion":
-            text = "好的，您有什么建议？请具体说一下。"
-        elif dtype == "praise":
-            text = "好的，您想表扬哪个单位或者哪位工作人员？是因为什么事情呢？"
-        elif dtype in DEMAND_LABELS:
-            text = f"好的，您要{DEMAND_LABELS[dtype]}什么事情？请具体说一下是什么情况。"
+    async def _exit(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slots: dict[str, Any], how: str,
+        updates: dict[str, Any],
+    ) -> ProcessResult:
+        if how == understood.PERSON:
+            if not await hand_over(dispatcher, tracker, slots):
+                return ProcessResult(updates=updates)  # nobody reachable: carry on with the form
+            updates.update(form_exit=how, handoff_reason=None)
+            return ProcessResult(updates=updates, end=True)
+        if how == understood.NOT_A_REPORT:
+            dispatcher.utter_message(text=replies.NOT_A_REPORT_REPLY)
+        elif slots.get("risk"):
+            dispatcher.utter_message(text=f"好的。您要是难受，随时拨打{CRISIS_LINE}或者110，我们也一直在。")
         else:
-            text = "请您具体说一下遇到了什么情况。"
-        dispatcher.utter_message(text=text)
-        return []
+            dispatcher.utter_message(text=replies.LEAVING_REPLY if slots.get("description") else replies.LEAVING_NOTHING_REPLY)
+        updates.update(_end_report(slots, how))
+        return ProcessResult(updates=updates, end=True)
 
-
-class ActionAskLocation(Action):
-    def name(self) -> str:
-        return "action_ask_location"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        if tracker.get_slot("demand_type") in ("consultation", "suggestion", "praise"):
-            text = "这件事涉及哪个镇（街道）、哪个村或小区？如果不涉及具体地点，说“没有”就可以。"
+    async def _risk_phone_answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slots: dict[str, Any], outcome: Any, text: str,
+        updates: dict[str, Any],
+    ) -> ProcessResult:
+        """After hours, self-harm: the one question was a number for the priority callback."""
+        phone = outcome.updates.get("phone")
+        if phone:
+            await _priority_callback(dispatcher, tracker.sender_id, phone, slots.get("description") or text)
+            dispatcher.utter_message(text=f"您现在要是撑不住，随时拨打{CRISIS_LINE}或者110，他们一直有人。")
         else:
-            text = "请问这个事情发生在什么地方？麻烦说到哪个镇（街道）、哪个村或小区，哪条路。"
-        dispatcher.utter_message(text=text)
-        return []
+            dispatcher.utter_message(text=f"好的，不留也没关系。您要是难受，随时拨打{CRISIS_LINE}或者110，我们也一直在。")
+        updates.update(_end_report({**slots, "phone": phone}, "risk"))
+        return ProcessResult(updates=updates, end=True)
 
 
-class ActionAskLocationDetail(Action):
+def _attempt(tracker: Tracker, slot: str) -> int:
+    return int((tracker.get_slot("asked") or {}).get(slot, 0))
+
+
+class AskAction(Action):
+    """The form's question for one slot, in other words when it is asked again (bot/replies.py)."""
+
+    slot = ""
+    buttons: list[dict[str, str]] | None = None
+
     def name(self) -> str:
-        return "action_ask_location_detail"
+        return f"action_ask_{self.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        town = tracker.get_slot("location_town") or ""
         dispatcher.utter_message(
-            text=f"具体是在{town}哪个村（社区）或小区、哪条路呢？门牌号知道的话也说一下，不清楚也没关系。"
+            text=replies.question(self.slot, dict(tracker.slots), _attempt(tracker, self.slot)), buttons=self.buttons
         )
         return []
 
 
+class ActionAskDescription(AskAction):
+    slot = "description"
+
+
+class ActionAskLocation(AskAction):
+    slot = "location"
+
+
+class ActionAskLocationTown(AskAction):
+    slot = "location_town"
+
+
+class ActionAskLocationDetail(AskAction):
+    slot = "location_detail"
+
+
+class ActionAskIncidentTime(AskAction):
+    slot = "incident_time"
+
+
+class ActionAskCitizenName(AskAction):
+    slot = "citizen_name"
+
+
+class ActionAskCorrectionRequest(AskAction):
+    slot = "correction_request"
+    buttons = [
+        {"title": "事情经过", "payload": "事情经过要改"},
+        {"title": "地点", "payload": "地点要改"},
+        {"title": "时间", "payload": "时间要改"},
+        {"title": "称呼", "payload": "称呼要改"},
+        {"title": "电话", "payload": "电话要改"},
+    ]
+
+
+class ActionAskConfidential(AskAction):
+    slot = "confidential"
+    buttons = [
+        {"title": "需要保密", "payload": "需要保密"},
+        {"title": "不用保密", "payload": "不用保密"},
+    ]
+
+
 class ActionAskPhone(Action):
-    """On the phone line we already have the caller's number: offer it instead of asking."""
+    """On the phone line we already have the caller's number, in a second matter the first one's:
+    offer it instead of asking. After hours with a risk of harm: one question for the callback."""
 
     def name(self) -> str:
         return "action_ask_phone"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        caller = tracker.get_slot("caller_number")
-        failures = (tracker.get_slot("failed_attempts") or {}).get("phone", 0)
-        if caller and tracker.get_slot("phone_use_caller") is None:
+        slots = dict(tracker.slots)
+        if slots.get("risk") == "after_hours":
+            dispatcher.utter_message(text="方便的话留个电话，坐席上班第一时间打给您；不方便也没关系。")
+            return [SlotSet("asked", {**(slots.get("asked") or {}), "risk_phone": 1})]
+        offered = offered_phone(slots)
+        if offered and slots.get("phone_use_caller") is None:
+            whose = "现在这个号码" if offered == slots.get("caller_number") else "刚才留的号码"
             dispatcher.utter_message(
-                text=f"处理结果要联系您，就用您现在这个号码（{phone_for_speech(caller)}）联系吗？",
+                text=f"处理结果要联系您，还用您{whose}（{phone_for_speech(offered)}）联系吗？",
                 buttons=[
                     {"title": "就用这个号码", "payload": "/affirm"},
                     {"title": "换一个号码", "payload": "/deny"},
                 ],
             )
-        elif failures:
-            dispatcher.utter_message(text="麻烦您再说一下联系电话，手机号或者带区号的座机都可以。")
-        else:
-            who = address_citizen(tracker.get_slot("citizen_name"))
-            dispatcher.utter_message(
-                text=f"{'' if who == '您' else who + '，'}请留一个联系电话，方便承办部门给您回复。"
-            )
-        return []
-
-
-class ActionAskConfidential(Action):
-    def name(self) -> str:
-        return "action_ask_confidential"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        if tracker.get_slot("demand_type") in ("complaint", "report"):
-            text = "您的个人信息需要对被反映的一方保密吗？"
-        else:
-            text = "您的姓名和电话需要保密吗？需要的话只有承办部门能看到。"
-        dispatcher.utter_message(
-            text=text,
-            buttons=[
-                {"title": "需要保密", "payload": "需要保密"},
-                {"title": "不用保密", "payload": "不用保密"},
-            ],
-        )
+            return []
+        dispatcher.utter_message(text=replies.question("phone", slots, _attempt(tracker, "phone")))
         return []
 
 
 class ActionAskReportConfirmed(Action):
-    """The read-back, with the two buttons."""
+    """The read-back, with the two buttons; after a turn that was not an answer, a short reminder."""
 
     def name(self) -> str:
         return "action_ask_report_confirmed"
@@ -310,8 +456,9 @@ class ActionAskReportConfirmed(Action):
             )
             slots["demand_type"] = guess
             events.append(SlotSet("demand_type", guess))
+        attempt = _attempt(tracker, "report_confirmed")
         dispatcher.utter_message(
-            text=read_back(slots),
+            text=read_back(slots) if attempt == 0 else replies.question("report_confirmed", slots, attempt),
             buttons=[
                 {"title": "确认提交", "payload": "/affirm"},
                 {"title": "我要修改", "payload": "/correct"},
@@ -348,7 +495,14 @@ async def submit_report(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
         except (api_client.ApiUnavailable, api_client.ApiRejected):
             logger.exception("handoff after rejected ticket failed")
         return []
-    dispatcher.utter_message(text=filed_message(filed.data, replay=filed.replay))
+    alarm = alarm_for(slots.get("emergency"))
+    dispatcher.utter_message(
+        text=filed_message(
+            filed.data, replay=filed.replay, emergency=bool(slots.get("emergency")),
+            call_first=alarm.number if alarm else None,
+            no_phone=not payload["phone"],
+        )
+    )
     if slots.get("callback_requested") and not filed.replay:
         await _request_callback(dispatcher, tracker.sender_id, payload, filed.ticket_no)
     if not filed.replay:
@@ -373,7 +527,13 @@ class ActionSubmitTicket(Action):
         return "action_submit_ticket"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        if not tracker.get_slot("description") or not tracker.get_slot("phone"):
+        if tracker.get_slot("form_exit"):
+            return []  # the citizen left, asked for a person or was only asking: said already, nothing filed
+        emergency = tracker.get_slot("emergency")
+        if not tracker.get_slot("description") or not (tracker.get_slot("phone") or emergency):
+            dispatcher.utter_message(text="还有什么需要帮您的吗？")
+            return []
+        if not emergency and not tracker.get_slot("report_confirmed"):
             dispatcher.utter_message(text="还有什么需要帮您的吗？")
             return []
         return await submit_report(dispatcher, tracker)
@@ -417,7 +577,9 @@ class ActionStopIntake(Action):
             dispatcher.utter_message(text="好的，有需要随时找我们，祝您生活愉快。")
         events: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
         if not tracker.get_slot("ticket_no"):
-            events += [SlotSet(slot, None) for slot in RESET_SLOTS]
+            ended = _end_report(dict(tracker.slots), understood.LEAVING)
+            ended.pop("form_exit")
+            events += [SlotSet(k, v) for k, v in ended.items()]
         return events
 
 

@@ -18,7 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions.report import ANONYMOUS, NO_CORRECTION, NO_LOCATION, NOT_APPLICABLE, UNKNOWN
+from actions.report import ANONYMOUS, NO_CORRECTION, NO_LOCATION, NO_PHONE, NOT_APPLICABLE, UNKNOWN
+from bot import replies
+from bot import understanding as understood
 from bot.gazetteer import GENERIC_DETAIL_RE, AddressMatch, match_address
 from bot.numbers import find_phone_candidates, normalize_digits, parse_phone
 from bot.parsing import (
@@ -37,6 +39,7 @@ from bot.parsing import (
     is_gibberish,
     is_unknown,
 )
+from bot.safety import EMERGENCY_KINDS, SELF_HARM, Alarm, judge
 from bot.timeparse import incident_date
 
 DEMAND_INTENTS = ("complaint", "consultation", "help_request", "report", "suggestion", "praise")
@@ -61,6 +64,9 @@ AFFIRM_RE = re.compile(
 USE_CALLER_RE = re.compile(r"^(?:是的?|对的?|可以|就用(?:这个|现在这个|这个号)?|用这个|好的?|行|嗯+|没问题|就这个)")
 NEW_NUMBER_RE = re.compile(r"(?:不是|不用|换一个|换个|另外|别的|不对|不行|不要)")
 CORRECTION_WORD_RE = re.compile(r"(说错了|写错了|搞错了|记错了|弄错了|不对|错了|改一下|改成|改为|更正|修改|应该是)")
+# "还是刚才那个号" / "还是我" in a second matter: the name and phone of the first one.
+REUSE_RE = re.compile(r"(还是(?:刚才|之前|上次|原来|前面)?(?:那个|这个|一样|的)?|(?:跟|和)(?:刚才|上次|前面)一样|一样的?|同一个|刚才(?:那个|留的)|就用刚才)")
+NO_PHONE_RE = re.compile(r"^(?:不留|不想留|不方便留|不用留|不用了|不要了|不需要|不给|不想给|没有|没电话|算了吧?)(?:电话|号码)?(?:了|吧|啊)?$")
 NO_PLACE_RE = re.compile(r"(没有具体地点|不涉及|没有地点|没地点|不是具体地方|不需要地址|没有固定|全县|到处都)")
 PLACE_FILLER_RE = re.compile(
     r"^(?:就|是|在|就在|是在|位置在|地址是|地点是|地址在|我家住|我住|我家在|住在|我们那边|那边是)+"
@@ -87,6 +93,8 @@ class Outcome:
     reason: str | None = None  # why, for the failure message
     skip: bool = False  # leave the message to the dialogue rules (form rejects)
     corrected: bool = False
+    exit: str | None = None  # the citizen leaves / wants a person / was only asking: the form ends
+    alarm: Alarm | None = None  # an emergency or risk said in this message (new, not said before)
 
 
 FORM_SLOTS = (
@@ -102,6 +110,8 @@ FORM_SLOTS = (
     "report_confirmed",
 )
 NO_TIME_TYPES = ("consultation", "suggestion")
+REPORT_FIELDS = ("demand_type", "description", "location", "location_town", "location_detail", "incident_time",
+                 "citizen_name", "phone", "confidential")
 
 
 def next_slot(slots: Mapping[str, Any]) -> str | None:
@@ -109,8 +119,16 @@ def next_slot(slots: Mapping[str, Any]) -> str | None:
 
     Questions that do not apply hold a sentinel value (UNKNOWN, NOT_APPLICABLE,
     NO_CORRECTION) so that Rasa's own choice after an interruption (chitchat, a human
-    handing back) is the same as this one.
+    handing back) is the same as this one. An emergency asks one question at most (where);
+    risk after hours at most one (a number for the priority callback); leaving asks nothing.
     """
+    if slots.get("form_exit"):
+        return None
+    if slots.get("risk"):
+        wants_phone = slots["risk"] == "after_hours" and not slots.get("phone") and not slots.get("caller_number")
+        return "phone" if wants_phone and not (slots.get("asked") or {}).get("risk_phone") else None
+    if slots.get("emergency"):
+        return "location" if slots.get("location") is None else None
     return next((name for name in FORM_SLOTS if slots.get(name) is None), None)
 
 
@@ -179,6 +197,11 @@ def plausible_name(bare: str) -> bool:
     return bool(bare[0] in SURNAMES or bare.startswith(COMPOUND_SURNAMES) or bare[0] in "老小" or _KIN_RE.search(bare))
 
 
+def place_words(text: str) -> str:
+    """The part of an answer that is the place: name, phone and time clauses taken out."""
+    return understood.split_parts(text).rest
+
+
 def residual(text: str) -> str:
     """The words left once phone numbers and their lead-ins are taken out."""
     t = normalize_digits(text)
@@ -203,6 +226,25 @@ def process(turn: Turn) -> Outcome:
         out.updates["report_confirmed"] = True
         return out
 
+    if not text.startswith("/"):
+        alarm = judge(text)
+        if alarm and alarm.kind != slots.get("emergency") and alarm.kind != slots.get("risk_kind"):
+            _raise_alarm(turn, text, slots, alarm, out)
+            if alarm.kind == SELF_HARM:
+                return out
+    if requested and not turn.activating and not text.startswith("/"):
+        asked = "phone_use_caller" if requested == "phone" and turn.caller_number and slots.get(
+            "phone_use_caller") is None else requested
+        seen = understood.classify(text, requested_slot=asked)
+        if seen.kind in (understood.LEAVING, understood.PERSON, understood.NOT_A_REPORT):
+            out.exit = seen.kind
+            return out
+        if seen.kind in (understood.BOT_COMPLAINT, understood.BOT_CHALLENGE, understood.QUESTION, understood.NEW_MATTER):
+            out.messages.append({"text": replies.non_answer_reply(seen.kind, text, requested_slot=requested)})
+            if seen.kind == understood.NEW_MATTER:
+                out.updates["next_matter"] = text[:500]
+            return out
+
     rule_intent = turn.intent in RULE_INTENTS and (
         turn.confidence >= MIN_RULE_CONFIDENCE or turn.intent == "nlu_fallback"
     )
@@ -226,8 +268,43 @@ def process(turn: Turn) -> Outcome:
 
     _extract_everything(turn, text, slots, out)
     _answer_requested(turn, text, slots, out)
+    if slots.get("emergency") or (out.alarm and out.alarm.kind in EMERGENCY_KINDS):
+        _emergency_defaults(turn, text, {**slots, **out.updates}, out)
+    if requested and not out.failed and requested not in out.updates and not turn.activating:
+        said = replies.acknowledged_fields(out.updates)
+        if said:
+            out.messages.append({"text": said})  # "好的，称呼我记下了。" then the question again
     _finish(slots, out)
     return out
+
+
+def _raise_alarm(turn: Turn, text: str, slots: Mapping[str, Any], alarm: Alarm, out: Outcome) -> None:
+    """Emergency: the number first, the advice, 特急; self-harm is left to the action (who is on duty)."""
+    out.alarm = alarm
+    if alarm.kind == SELF_HARM:
+        out.updates["risk_kind"] = alarm.kind
+        return
+    out.updates.update(emergency=alarm.kind, urgency="特急")
+    said = clean_description(text)
+    if slots.get("description") and said and said not in slots["description"]:
+        out.updates["description"] = f"{slots['description']}；{said}"  # said mid-form: the ticket must show it
+    out.messages.append({"text": f"{alarm.first_words}{alarm.advice}"})
+
+
+def _emergency_defaults(turn: Turn, text: str, merged: Mapping[str, Any], out: Outcome) -> None:
+    """One question at most: the place; whatever is said to it is kept, then the ticket is filed."""
+    up = out.updates
+    if turn.requested_slot == "location" and merged.get("location") is None:
+        place = _clean_place_answer(text, match_address(text)) if text else ""
+        up.update(location=place[:60] if len(place) >= 2 else UNKNOWN, location_town=UNKNOWN, location_detail=UNKNOWN)
+    out.failed = None
+    out.reason = None
+    if not merged.get("description") and text:
+        up["description"] = clean_description(text)
+    if not merged.get("demand_type"):
+        up["demand_type"] = "help_request"
+    if not merged.get("incident_time"):
+        up["incident_time"] = "来电时正在发生"
 
 
 def _finish(slots: Mapping[str, Any], out: Outcome) -> None:
@@ -268,8 +345,14 @@ def _extract_everything(turn: Turn, text: str, slots: dict[str, Any], out: Outco
     match = match_address(text, strict=turn.requested_slot not in LOCATION_SLOTS)
     if match.found:
         if not slots.get("location"):
-            # The answer to "在哪里" is kept as said; elsewhere only the place names.
-            text_loc = _clean_place_answer(text, match) if turn.requested_slot == "location" else None
+            # The answer to "在哪里" is kept as said (its own words only, without name or phone);
+            # elsewhere only the place names.
+            words = place_words(text)
+            text_loc = (
+                _clean_place_answer(words, match_address(words)) if turn.requested_slot == "location" and words else None
+            )
+            if text_loc and not match_address(text_loc).found:
+                text_loc = None
             if text_loc and len(text_loc) > 40:
                 text_loc = None
             if text_loc and match.town and match.town not in text_loc:
@@ -293,7 +376,9 @@ def _extract_everything(turn: Turn, text: str, slots: dict[str, Any], out: Outco
     if not slots.get("incident_time"):
         when = extract_time(text)
         if when:
-            answer = re.sub(r"[。！!？?\s]+$", "", text.strip())
+            parts = understood.split_parts(text)
+            said = " ".join(parts.time_clauses) if parts.time_clauses else text
+            answer = re.sub(r"[。！!？?\s]+$", "", said.strip())
             # The answer to "什么时候" is kept as said ("上个礼拜开始的").
             up["incident_time"] = answer if turn.requested_slot == "incident_time" and len(answer) <= 10 else when
     if not slots.get("citizen_name"):
@@ -363,11 +448,12 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
             up.update(location=NO_LOCATION, location_town=UNKNOWN, location_detail=UNKNOWN)
         elif is_unknown(text):
             up.update(location=UNKNOWN, location_town=UNKNOWN, location_detail=UNKNOWN)
+        words = place_words(text)
+        if not is_gibberish(words) and len(re.findall(r"[\u4e00-\u9fa5]", residual(words))) >= 2 and len(words) <= 40:
+            place = _clean_place_answer(words, match_address(words))
+            up.update(location=place, location_detail=place)
         elif up or parse_phone(text):
             return  # the answer carried something else (e.g. the phone): ask the place again
-        elif not is_gibberish(text) and len(re.findall(r"[\u4e00-\u9fa5]", residual(text))) >= 2 and len(text) <= 40:
-            place = _clean_place_answer(text, match_address(text))
-            up.update(location=place, location_detail=place)
         else:
             out.failed, out.reason = req, "不好意思，地点我没听清。"
         return
@@ -385,13 +471,14 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
     if req == "location_detail":
         if merged.get("location_detail"):
             return
-        answer = match_address(text)
+        words = place_words(text)
+        answer = match_address(words)
         if is_unknown(text) or (answer.found and not answer.detail):
             up["location_detail"] = UNKNOWN  # asked once; the town again adds nothing
-        elif up and not residual(text):
+        elif up and not residual(words):
             return
-        elif not is_gibberish(text) and len(text) <= 40 and re.search(r"[\u4e00-\u9fa5]", text):
-            detail = _clean_place_answer(text, match_address(text))
+        elif not is_gibberish(words) and len(words) <= 40 and re.search(r"[\u4e00-\u9fa5]", words):
+            detail = _clean_place_answer(words, match_address(words))
             up["location_detail"] = detail
             town = merged.get("location_town") or ""
             up["location"] = detail if detail.startswith(town) else f"{town}{detail}"
@@ -421,6 +508,13 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
         if merged.get("citizen_name"):
             return
         bare = re.sub(r"[\s，,。.！!]+", "", text)
+        previous = (slots.get("previous_contact") or {}).get("citizen_name")
+        if previous and REUSE_RE.search(bare):
+            up["citizen_name"] = previous
+            return
+        if len(bare) == 1 and bare in SURNAMES:
+            up["citizen_name"] = bare  # "李": the surname is enough
+            return
         if is_unknown(text) or re.fullmatch(r"(?:随便|都行|不说了|不想说|算了吧?|不用了)", bare):
             up["citizen_name"] = ANONYMOUS
         elif up:
@@ -434,6 +528,15 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
         if merged.get("phone"):
             return
         phone = parse_phone(text)
+        bare = re.sub(r"[\s，,。.！!]+", "", text)
+        previous = (slots.get("previous_contact") or {}).get("phone")
+        if phone is None and previous and REUSE_RE.search(bare):
+            up["phone"] = previous
+            up["phone_use_caller"] = True
+            return
+        if phone is None and merged.get("demand_type") == "report" and NO_PHONE_RE.match(bare):
+            up["phone"] = NO_PHONE  # an anonymous report may leave no number (the read-back says what that means)
+            return
         if turn.caller_number and slots.get("phone_use_caller") is None:
             if (
                 phone is None
@@ -449,6 +552,9 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
         if phone is None and extract_anonymous(text):
             if not merged.get("citizen_name"):
                 up["citizen_name"] = ANONYMOUS
+            if merged.get("demand_type") == "report":
+                up["phone"] = NO_PHONE
+                return
             out.failed, out.reason = (
                 req,
                 ("匿名反映也需要留一个联系电话，方便承办部门回复您，号码不会告诉被反映的一方。"),
@@ -481,7 +587,9 @@ def _apply_correction(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
     match = match_address(text, strict=True)
     if not match.found and correction_target(text) == "location":
         match = match_address(_after_correction_words(text))
-    name = extract_name(text) or (ANONYMOUS if extract_anonymous(text) else None)
+    # "我不姓王，我姓黄": the name said without the negated one.
+    name_text = re.sub(r"(?:我)?不(?:姓|是|叫)[\u4e00-\u9fa5](?:先生|女士)?", "", text)
+    name = extract_name(name_text) or (ANONYMOUS if extract_anonymous(text) else None)
     if target is None:
         # No field named: infer it from what the message contains.
         if phone:
@@ -577,6 +685,11 @@ def _apply_correction(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
         and up["description"].startswith(slots["description"])
     ):
         out.messages.append({"text": "好的，已经补充进去了。"})
+    elif out.corrected and not any(
+        up[k] != slots.get(k) for k in REPORT_FIELDS if k in up
+    ):
+        # "不用保密" when it already said so: nothing to change, and no "改过来了".
+        out.messages.append({"text": "好的，这一项本来就是这样登记的，不用改。"})
     elif out.corrected and all(
         v is not None
         for k, v in up.items()

@@ -76,6 +76,15 @@ async def faq_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> tupl
             answer = await api_client.knowledge_answer(text[:500])
         except (api_client.ApiUnavailable, api_client.ApiRejected) as exc:
             logger.warning("knowledge answer unavailable: %s", exc)
+    earlier = tracker.get_slot("faq_question")
+    if not answer.get("matched") and earlier and text and earlier != text:
+        # "那我在外地能补吗" after "身份证丢了怎么补办": the follow-up is read with the first question.
+        try:
+            answer = await api_client.knowledge_answer(f"{earlier} {text}"[:500])
+        except (api_client.ApiUnavailable, api_client.ApiRejected) as exc:
+            logger.warning("knowledge answer unavailable: %s", exc)
+        if answer.get("matched"):
+            text = f"{earlier} {text}"
     if not answer.get("matched"):
         return False, [*events, SlotSet("faq_answered", False)]
     if tracker.get_slot("ticket_no") or tracker.get_slot("ticket_pending"):

@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from bot.numbers import phone_for_speech
+from bot.parsing import COMPOUND_SURNAMES
+from bot.safety import alarm_for
 
 DEMAND_TYPES = ("complaint", "consultation", "help_request", "report", "suggestion", "praise")
 DEMAND_LABELS = {
@@ -26,6 +28,7 @@ DEMAND_LABELS = {
 # Sentinel slot values: the question was asked and the citizen could not say.
 UNKNOWN = "不清楚"
 ANONYMOUS = "匿名"
+NO_PHONE = "不留"  # an anonymous 举报 without a number
 NO_LOCATION = "不涉及具体地点"
 NOT_APPLICABLE = "不涉及"  # incident_time of a consultation or suggestion
 NO_CORRECTION = "无"  # correction_request when no correction is pending
@@ -70,8 +73,10 @@ def build_payload(slots: Mapping[str, Any], *, conversation_id: str, channel: st
         "incident_date": slots.get("incident_date") or None,
         "citizen_name": None if anonymous else known(name),
         "anonymous": anonymous,
-        "phone": slots.get("phone") or "",
+        "phone": "" if slots.get("phone") == NO_PHONE else (slots.get("phone") or ""),
         "confidential": bool(slots.get("confidential")),
+        "urgency": slots.get("urgency") if slots.get("urgency") in ("紧急", "特急") else "普通",
+        **({"linkage_requested": [alarm.flag]} if (alarm := alarm_for(slots.get("emergency"))) else {}),
         "notify_conversation": False,
     }
 
@@ -96,6 +101,11 @@ def address_citizen(name: str | None) -> str:
     return name if re.search(r"(先生|女士|小姐|阿姨|师傅|大爷|大妈|老师|大姐|大哥)$", name) else "您"
 
 
+def spoken_name(name: str) -> str:
+    """ "李" -> "姓李"; "陈先生", "王小明" as said."""
+    return "姓" + name if len(name) == 1 or name in COMPOUND_SURNAMES else name
+
+
 def read_back(slots: Mapping[str, Any]) -> str:
     """ "我跟您核对一下：…" — the whole report in the words an operator would use."""
     dtype = DEMAND_LABELS.get(slots.get("demand_type") or "", "反映")
@@ -112,9 +122,11 @@ def read_back(slots: Mapping[str, Any]) -> str:
     if name == ANONYMOUS:
         lines.append("称呼：匿名")
     elif name:
-        lines.append(f"称呼：{name if len(name) > 1 else '姓' + name}")
+        lines.append(f"称呼：{spoken_name(name)}")
     phone = slots.get("phone")
-    if phone:
+    if phone == NO_PHONE:
+        lines.append("联系电话：不留（匿名举报照样核查，只是办理结果没法回复您，可以凭工单号查进度）")
+    elif phone:
         lines.append(f"联系电话：{phone_for_speech(phone)}")
     lines.append("个人信息保密：" + ("需要保密" if slots.get("confidential") else "不需要保密"))
     lines.append("以上信息对吗？没问题请点“确认提交”；哪里不对，直接告诉我怎么改就行。")
@@ -140,15 +152,48 @@ def format_due(reply_due_at: str | None, *, today: date | None = None) -> str | 
     return label
 
 
-def filed_message(ticket: Mapping[str, Any], *, replay: bool = False) -> str:
+def filed_message(
+    ticket: Mapping[str, Any], *, replay: bool = False, emergency: bool = False, call_first: str | None = None,
+    no_phone: bool = False,
+) -> str:
+    """What the citizen hears once the ticket is filed, as each kind of matter ends."""
     ticket_no = ticket.get("ticket_no", "")
-    due = format_due(ticket.get("reply_due_at"))
     if replay:
-        text = f"您这件事已经登记过了，不会重复登记，工单号还是{ticket_no}。"
+        return f"您这件事已经登记过了，不会重复登记，工单号还是{ticket_no}。"
+    dtype = ticket.get("demand_type")
+    urgency = ticket.get("urgency")
+    due = format_due(ticket.get("reply_due_at"))
+    if emergency:
+        # An emergency: no day to wait for; the number to call comes first.
+        text = f"{'请您一定先拨打' + call_first + '。' if call_first else ''}已经按特急件登记，工单号是{ticket_no}，马上推送给联动单位处置。"
+    elif dtype == "praise":
+        text = f"谢谢您的表扬！已经登记好了，工单号是{ticket_no}。我们会把您的表扬转达给相关单位和工作人员。"
+    elif dtype == "suggestion":
+        text = (
+            f"谢谢您的建议！已经登记好了，工单号是{ticket_no}。我们会转给相关部门研究，"
+            f"{due + '前' if due else '按规定时限'}把采纳和办理情况回复您。"
+        )
+    elif urgency == "紧急":
+        clock = format_clock(ticket.get("reply_due_at"))
+        text = (
+            f"已经按紧急件登记好了，工单号是{ticket_no}。承办部门会在{(due or '') + clock}前联系您"
+            f"{'' if no_phone else '，请保持电话畅通'}。"
+        )
     else:
         text = f"好的，已经为您登记好了，工单号是{ticket_no}，您记一下。"
-    if due:
-        text += f"承办部门会在{due}前给您答复，请保持电话畅通。"
-    else:
-        text += "承办部门会按规定时限给您答复，请保持电话畅通。"
+        text += f"承办部门会在{due}前给您答复" if due else "承办部门会按规定时限给您答复"
+        text += "。" if no_phone else "，请保持电话畅通。"
+    if no_phone and not emergency:
+        text += "您没有留电话，办理结果没法回复您，可以凭工单号在这里查进度。"
     return text
+
+
+def format_clock(reply_due_at: str | None) -> str:
+    """ "…T17:30:00+08:00" -> "17:30" (urgent deadlines are said with the hour)."""
+    try:
+        due = datetime.fromisoformat((reply_due_at or "").replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if due.tzinfo is not None:
+        due = due.astimezone(CHINA_TZ)
+    return f"{due.hour}:{due.minute:02d}"

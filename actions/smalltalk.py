@@ -9,6 +9,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.safety import judge
+
 # (pattern, answer): first match wins; keep answers short, the citizen has a matter to report.
 ANSWERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(下班|上班|几点|营业|值班|24小时)"), "12345热线全天24小时都有人值守，网上留言也随时可以。"),
@@ -32,5 +34,11 @@ class ActionChitchat(Action):
         return "action_chitchat"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(text=answer_for(tracker.latest_message.get("text") or ""))
+        text = tracker.latest_message.get("text") or ""
+        if judge(text) is not None and not tracker.active_loop.get("name"):
+            # "活着没意思 不想活了" heard as chitchat: an emergency or risk is never small talk.
+            from actions.triage import proceed_with  # triage imports the intake, which is heavier
+
+            return await proceed_with("help_request", dispatcher, tracker)
+        dispatcher.utter_message(text=answer_for(text))
         return []

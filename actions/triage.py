@@ -16,9 +16,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.intake import RESET_SLOTS, _intent, _metadata_slots, _ranking, _screen
+from actions.intake import _intent, _metadata_slots, _ranking, _screen, is_followup_question, new_matter_events
 from actions.knowledge import faq_events
+from bot import replies
+from bot import understanding as understood
 from bot.parsing import has_substance, is_gibberish
+from bot.safety import judge
 
 MAX_FAILURES = 2
 # What the citizen may want, as said back in a confirmation question / a button.
@@ -113,7 +116,7 @@ async def proceed_with(guess: str, dispatcher: CollectingDispatcher, tracker: Tr
         return [*events, SlotSet("pending_text", None), SlotSet("status_goal", "urge" if guess == "urge" else "status"),
                 FollowupAction("status_form")]
     if tracker.get_slot("ticket_no") or tracker.get_slot("ticket_pending"):
-        events += [SlotSet(slot, None) for slot in RESET_SLOTS]
+        events += new_matter_events(dict(tracker.slots))
     return [*events, SlotSet("demand_type", guess), FollowupAction("intake_form")]
 
 
@@ -133,6 +136,18 @@ class ActionTriage(Action):
             safety_events: list[EventType] = [SlotSet("screening", screened["screening"])]
         else:
             safety_events = []
+        if judge(text) is not None:
+            # An emergency or risk is never a confirmation question: the form says the number
+            # first and asks where at most (actions/intake_logic.py).
+            return [*safety_events, *_metadata_slots(tracker), SlotSet("pending_text", None),
+                    *await proceed_with("help_request", dispatcher, tracker)]
+        if tracker.get_slot("faq_question") and is_followup_question(text):
+            answered, faq = await faq_events(dispatcher, tracker)  # "那我在外地能补吗" after a FAQ answer
+            if answered:
+                return [*safety_events, *faq]
+        if understood.is_leaving(text):
+            dispatcher.utter_message(text=replies.LEAVING_NOTHING_REPLY)
+            return safety_events
         if is_gibberish(text) or not has_substance(text, min_chars=4):
             return safety_events + failure_events(
                 dispatcher, tracker, "不好意思，我没太明白您的意思，能换个说法再说一遍吗？需要人工的话也可以说“转人工”。"

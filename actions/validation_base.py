@@ -19,6 +19,9 @@ from rasa_sdk.forms import FormValidationAction
 
 MAX_FAILURES = 2
 FAILURES_SLOT = "failed_attempts"
+ASKED_SLOT = "asked"
+# Slots a turn may set without answering anything (the question is then asked in other words).
+QUIET_SLOTS = ("next_matter", "channel", "caller_number", "screening", "pending_text", "form_exit")
 HUMAN_OFFER = "如果不方便在这里说清楚，我可以帮您转人工客服，由接线员直接帮您登记。"
 
 
@@ -62,8 +65,23 @@ class CappedFailuresFormValidationAction(FormValidationAction):
             failures.pop(requested)
         updates[FAILURES_SLOT] = failures
         slots = {**tracker.slots, **updates}
+        following = None if result.end else self.next_requested_slot_name(slots)
+        # How often the same question is asked in a row: the ask actions word it differently.
+        asked: dict[str, int] = dict(slots.get(ASKED_SLOT) or {})
+        # The same question again, its slot still empty: other words. (The read-back after a
+        # correction is a new read-back, said in full.)
+        progressed = any(
+            tracker.get_slot(k) != v for k, v in result.updates.items() if k not in (FAILURES_SLOT, ASKED_SLOT, *QUIET_SLOTS)
+        )
+        if requested and following == requested and slots.get(requested) is None and not (
+            requested == "report_confirmed" and progressed
+        ):
+            asked[requested] = asked.get(requested, 0) + 1
+        elif requested:
+            asked.pop(requested, None)
+        updates[ASKED_SLOT] = asked
         events: list[EventType] = [SlotSet(k, v) for k, v in updates.items()]
-        events.append(SlotSet("requested_slot", self.next_requested_slot_name(slots)))
+        events.append(SlotSet("requested_slot", following))
         return events
 
 
@@ -77,9 +95,11 @@ class ProcessResult:
         failed: str | None = None,
         reason: str | None = None,
         skip: bool = False,
+        end: bool = False,
     ) -> None:
         self.updates = updates or {}
         self.messages = messages or []
         self.failed = failed
         self.reason = reason
         self.skip = skip
+        self.end = end  # the form ends now (the citizen left, a person takes over…)

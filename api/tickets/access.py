@@ -39,10 +39,29 @@ def mask_phone(phone: str | None) -> str | None:
     return f"{phone[:-4][:5]}****{phone[-4:]}" if len(phone) > 6 else "****"
 
 
+# Numbers said rather than typed ("幺五零零五一五…", ASR output): read as digits for masking.
+_SPOKEN = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
+           "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_DIGIT_RUN = re.compile("[0-9" + "".join(_SPOKEN) + r"](?:[\s\-]*[0-9Xx" + "".join(_SPOKEN) + "])+")
+
+
+def _mask_spoken(match: re.Match[str]) -> str:
+    run = match.group(0)
+    digits = "".join(_SPOKEN.get(ch, ch) for ch in run if not ch.isspace() and ch != "-")
+    if not any(ch in _SPOKEN for ch in run) or len(digits) < 11:
+        return run  # typed numbers are handled below; short spoken runs are dates, counts, house numbers
+    if re.fullmatch(r"1[3-9]\d{9}", digits):
+        return f"{digits[:3]}****{digits[-4:]}"
+    if re.fullmatch(r"\d{17}[\dXx]", digits):
+        return f"{digits[:6]}********{digits[-4:]}"
+    return f"{digits[:3]}****{digits[-4:]}"  # a long spoken number is contact data whatever its length
+
+
 def mask_text(text: str | None) -> str | None:
-    """Hide ID and phone numbers a citizen typed into free text."""
+    """Hide ID and phone numbers a citizen typed (or said) into free text — the phone field's rules."""
     if not text:
         return text
+    text = _DIGIT_RUN.sub(_mask_spoken, text)
     text = _ID_NUMBER.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
     text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
     return _LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)

@@ -178,6 +178,9 @@ def apply_linkage(*, db_session: Session, ticket: Ticket, now: datetime, route: 
     profile = org_profile()
     text = " ".join(x for x in (ticket.description, ticket.location, ticket.location_detail) if x)
     flags = dict(linkage_for(text, route))
+    for partner in (ticket.extra or {}).get("linkage_requested") or []:
+        if partner in profile.partners:
+            flags.setdefault(partner, "受理时研判为紧急情况或有风险")
     ticket.grid = resolve_grid(ticket, profile)
     if ticket.grid and "网格" not in flags and not _county_wide(ticket, profile):
         flags["网格"] = f"地点属网格 {ticket.grid}"

@@ -54,7 +54,7 @@ def render_letter(*, supervision: Supervision, ticket: Ticket, department: Depar
         ("工单编号", ticket.ticket_no),
         ("受理时间", _cn_date(ticket.created_at)),
         ("诉求类别", " / ".join(x for x in (ticket.category_level1, ticket.category_level2, ticket.category_level3) if x) or "未分类"),
-        ("诉求地点", ticket.location or ticket.location_town or "—"),
+        ("诉求地点", mask_text(ticket.location) or ticket.location_town or "—"),
         ("诉求内容", mask_text(ticket.description) or ""),
         ("督办原因", f"{reason}。{supervision.reason}"),
         ("办结时限", deadlines.describe(ticket.complete_due_at) if ticket.complete_due_at else "—"),

@@ -49,7 +49,7 @@ def daily(partner: str, _: Reader, db_session: SessionDep,
     items = [
         LinkageItem(
             ticket_no=t.ticket_no, partner=link.partner, reason=link.reason, grid=link.grid, urgent=link.urgent,
-            status=t.status, urgency=t.urgency, description=mask_text(t.description) or "", location=t.location,
+            status=t.status, urgency=t.urgency, description=mask_text(t.description) or "", location=mask_text(t.location),
             lead_department=t.lead_department, created_at=t.created_at,
         )
         for link, t in rows

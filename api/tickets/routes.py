@@ -90,7 +90,8 @@ def ticket_out(ticket: Ticket, principal: Principal | None = None, db_session: S
     if masked:
         out.phone = access.mask_phone(out.phone)
         out.description = access.mask_text(out.description) or ""
-        out.location_detail = access.mask_text(out.location_detail)
+        for field in ("location", "location_detail", "incident_time", "citizen_name"):  # every free-text field
+            setattr(out, field, access.mask_text(getattr(out, field)))
         for item in (*out.events, *out.assignments):  # staff sometimes paste the number into notes
             for field in ("note", "reply_text"):
                 if getattr(item, field, None):

@@ -44,6 +44,9 @@ class TicketIn(BaseModel):
     phone: str | None = Field(default=None, max_length=32)
     confidential: bool = False
     urgency: str = Field(default="普通", pattern=r"^(普通|紧急|特急)$")
+    # 六方联动 partners the intake already judged necessary (the bot's emergency/risk judgement),
+    # flagged beside those the ticket's own text triggers; unknown ids are ignored.
+    linkage_requested: list[str] = Field(default_factory=list, max_length=6)
     notify_conversation: bool = False
 
     @field_validator("phone")

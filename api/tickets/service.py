@@ -122,8 +122,9 @@ def create(
         status=TicketStatus.accepted,
         created_at=now,
         created_by=actor,
-        extra=dict(extra or {}),
-        **ticket_in.model_dump(exclude={"notify_conversation"}),
+        extra={**(extra or {}), **({"linkage_requested": ticket_in.linkage_requested}
+                                   if ticket_in.linkage_requested else {})},
+        **ticket_in.model_dump(exclude={"notify_conversation", "linkage_requested"}),
     )
     if ticket.anonymous:
         ticket.citizen_name = None

@@ -293,8 +293,8 @@ def test_short_openings_ask_for_the_matter(stack: Stack, first: str) -> None:
 def test_emergency_gets_the_emergency_number_first(stack: Stack) -> None:
     c = Conversation(stack)
     answer = c.say("我家楼下饭店着火了，烟好大")
-    assert c.replies[0]["text"].startswith("如果现在正在着火") and "119" in answer
-    assert "什么地方" in answer  # and the intake goes on
+    assert c.replies[0]["text"].startswith("请马上拨打119") and "119" in answer
+    assert "什么地方" in answer  # one question only: where
 
 
 @pytest.mark.parametrize("first", ["河里有死鱼", "马路上有个大坑", "小区的健身器材坏了"])

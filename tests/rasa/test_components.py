@@ -83,8 +83,16 @@ def test_failures_are_capped_then_a_human_is_offered() -> None:
 
 def test_rule_intents_make_the_form_reject() -> None:
     dispatcher = CollectingDispatcher()
-    tracker = _tracker("算了不说了", {"description": "x", "requested_slot": "phone"}, intent="stop")
+    tracker = _tracker("你们几点下班", {"description": "x", "requested_slot": "phone"}, intent="chitchat")
     assert asyncio.run(ValidateIntakeForm().run(dispatcher, tracker, {})) == []
+
+
+def test_leaving_ends_the_form_politely_and_keeps_the_draft() -> None:
+    events, dispatcher = _run("没事了，不说了，再见", {"description": "路灯坏了", "requested_slot": "phone", FAILURES_SLOT: {}})
+    updates = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert updates["requested_slot"] is None and updates["form_exit"] == "leaving"
+    assert updates["description"] is None and updates["abandoned_draft"]["description"] == "路灯坏了"
+    assert "不登记" in dispatcher.messages[0]["text"] and "再见" in dispatcher.messages[0]["text"]
 
 
 def test_emergency_advice_comes_first_and_only_once() -> None:

@@ -109,10 +109,10 @@ def test_anonymous_citizen() -> None:
     assert out.updates["citizen_name"] == ANONYMOUS
 
 
-def test_chitchat_and_stop_are_left_to_the_rules() -> None:
+def test_chitchat_is_left_to_the_rules_and_leaving_ends_the_form() -> None:
     assert run("你们几点下班", filled(phone=None), intent="chitchat", requested="phone").skip
-    assert run("算了不说了", filled(phone=None), intent="stop", requested="phone").skip
-    assert run("转人工", filled(), intent="human_handoff", requested="report_confirmed").skip
+    assert run("算了不说了", filled(phone=None), intent="stop", requested="phone").exit == "leaving"
+    assert run("转人工", filled(), intent="human_handoff", requested="report_confirmed").exit == "person"
     # ...unless the message answers the question
     assert not run("好的13812345678", filled(phone=None), intent="chitchat", requested="phone").skip
 

@@ -40,6 +40,7 @@ def test_payload_matches_the_api_contract() -> None:
         "anonymous": False,
         "phone": "13812345678",
         "confidential": False,
+        "urgency": "普通",
         "notify_conversation": False,
     }
 

@@ -1,0 +1,191 @@
+"""What a citizen's turn is, before anything is stored: an answer (and to which fields, each with
+its own part of the words) or something else — leaving, asking for a person, a question back,
+a complaint about the bot, chitchat, "I was only asking", a new matter.
+
+An operator hears "就卫深院后面那排房子 我姓吴 电话幺五零零…" as three answers (place, surname,
+phone) and "人呢 怎么没人理我" as no answer at all. Pure functions, unit-tested in
+tests/rasa/test_understanding.py; actions/intake_logic.py applies the result to the form.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.numbers import find_phone_candidates, normalize_digits
+from bot.parsing import extract_anonymous, extract_name, extract_time
+
+# Kinds of turn that are not an answer to the question asked.
+LEAVING = "leaving"
+PERSON = "person"
+NOT_A_REPORT = "not_a_report"
+BOT_COMPLAINT = "bot_complaint"
+BOT_CHALLENGE = "bot_challenge"
+QUESTION = "question"
+NEW_MATTER = "new_matter"
+ANSWER = "answer"
+
+_PUNCT = r"[\s，,。.！!？?～~、…：:；;“”\"'（）()]"
+
+# Words people use to end a call or a chat. "算了" alone is leaving; "算了，地址写镇上吧" is not.
+_LEAVE_PHRASE = (
+    r"(?:没事了?|没什么事了?|没啥事了?|不说了|不想说了|不讲了|不聊了|再见|拜拜|拜了?|886|88|bye|不用了|不需要了|挂了|我挂了|先挂了"
+    r"|算了|算了吧|不登记了|不反映了|不投诉了|不举报了|不办了|不弄了|不要了|先这样吧?|就这样吧|那就这样|下次再说|以后再说|回头再说"
+    r"|我自己(?:去)?(?:找|问|解决|处理)(?:一下|吧)?|不麻烦(?:你们)?了|不打扰了|谢谢(?:你|你们|啦)?|好的?|嗯+|哦+|那|啊|吧|呀|了|行|唉|哎)"
+)
+_LEAVE_WHOLE_RE = re.compile(rf"^(?:{_LEAVE_PHRASE})+$", re.IGNORECASE)
+# At least one of these must be in a leaving turn (好的/谢谢 alone are not leaving).
+_LEAVE_CORE_RE = re.compile(
+    r"(没事了|没什么事|没啥事|不说了|不想说了|不讲了|不聊了|再见|拜拜|886|bye|不用了|不需要了|挂了|算了|不登记了|不反映了"
+    r"|不投诉了|不举报了|不办了|不弄了|不要了|先这样|就这样吧|那就这样|下次再说|以后再说|回头再说|不麻烦|不打扰了|我自己)",
+    re.IGNORECASE,
+)
+# Strong endings that close the turn even after a few more words ("我再想想吧，拜拜").
+_LEAVE_END_RE = re.compile(r"(再见|拜拜|挂了|不说了|不聊了|886|bye)[了啊吧哦呀。！!～~\s]*$", re.IGNORECASE)
+
+_PERSON_RE = re.compile(
+    r"(转人工|人工(?:客服|坐席|服务)?|真人|活人|接线员|找个人|找人(?:跟我|和我)?(?:说|讲|聊)|要跟人说|工作人员(?:来|接)|找你们领导|找领导)"
+)
+_NOT_A_REPORT_RE = re.compile(
+    r"(我就(?:是)?(?:问问|问一下|随便问问|了解一下|想问问)|只是(?:问问|问一下|了解一下|想问)|不是要(?:反映|投诉|举报|登记)"
+    r"|不(?:用|要|想)登记|不想投诉|没想投诉|随便问问|就是问问)"
+)
+_BOT_COMPLAINT_RE = re.compile(
+    r"(人呢|没人理|怎么不(?:说话|回|理)|不理我|有人吗|有没有人|听不懂人话|听不懂吗|答非所问|怎么又问|又问|问过了|说过了|刚才(?:说|讲)过|"
+    r"刚才不是说了|不是说了吗|你听不懂|你(?:这|个)?(?:破|傻|笨)|智障|什么破|烦死了|有完没完|还要问|问这么多|怎么这么多问题)"
+)
+_BOT_CHALLENGE_RE = re.compile(r"(机器人|人工智能|是不是人|是真人吗|你是谁|是AI|是机器|自动回复)", re.IGNORECASE)
+_QUESTION_RE = re.compile(
+    r"(为什么|为啥|干嘛|凭什么|怎么还要|要多久|多长时间|多久|几天|会不会|能不能|可不可以|有没有用|有用吗|管不管|管用吗|靠谱吗|"
+    r"什么意思|啥意思|是什么|要干嘛|谁能看到|会告诉|会泄露|保密吗|收费吗|要钱吗|[吗呢嘛][？?]?$|[？?]$)"
+)
+_NEW_MATTER_RE = re.compile(
+    r"^(?:另外|还有|我还)+(?:有)?(?:一件事|一个事|个事|件事|一个问题|个问题)|^(?:我)?(?:还|另外)(?:要|想)(?:投诉|举报|反映|咨询|求助)"
+    r"|^(?:再|另外)(?:反映|投诉|举报)(?:一个|一件|个)"
+)
+# Lead-ins of a clause that answers another field: the text is cut before them.
+_FIELD_MARK_RE = re.compile(
+    r"(?=(?:我叫|我姓|免贵姓|本人姓|我名字|名字叫|名字是|叫我|我是(?=(?:老|小)?[\u4e00-\u9fa5]{1,3}(?:先生|女士|阿姨|师傅|大爷|大妈|老师|$|[，,\s]))"
+    r"|(?:我的)?(?:手机号码|电话号码|手机号|联系电话|手机|电话|号码|联系方式)(?=[是为：:\s]*\d)))"
+)
+_PHONE_LEAD_RE = re.compile(r"^(?:我的|联系)?(?:手机号码|电话号码|手机号|联系电话|手机|电话|号码|联系方式)(?:号码)?(?:是|为|：|:)?")
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A turn split into what answers each field."""
+
+    name_clauses: tuple[str, ...] = ()
+    phone_clauses: tuple[str, ...] = ()
+    time_clauses: tuple[str, ...] = ()
+    rest: str = ""  # what is left: the place when the place was asked, the matter otherwise
+
+
+@dataclass(frozen=True)
+class Understanding:
+    kind: str  # ANSWER or one of the non-answers above
+    parts: Parts
+
+
+def _bare(text: str) -> str:
+    return re.sub(_PUNCT + "+", "", text or "")
+
+
+def is_leaving(text: str) -> bool:
+    """ "没事了，不说了，再见", "算了拜拜", "不用了" — the citizen ends the conversation."""
+    bare = _bare(text).lower()
+    if not bare or not _LEAVE_CORE_RE.search(bare):
+        return False
+    if _LEAVE_WHOLE_RE.fullmatch(bare):
+        return True
+    # "我再想想吧，拜拜" / "那我自己去问问村里吧 再见": short, no matter in it, ends with goodbye.
+    return bool(_LEAVE_END_RE.search(text.strip())) and len(bare) <= 16 and not find_phone_candidates(text)
+
+
+def _clauses(text: str) -> list[str]:
+    t = normalize_digits(text)
+    t = _FIELD_MARK_RE.sub("\n", t)
+    return [c.strip() for c in re.split(r"[，,。！!；;\n]|\s+", t) if c.strip()]
+
+
+def _is_name_clause(clause: str) -> bool:
+    if extract_anonymous(clause):
+        return bool(re.fullmatch(r"(?:我)?(?:要|想)?(?:匿名|不想留(?:名字|姓名)|不留(?:名字|姓名|名)|名字不(?:说|留)了?)(?:吧|啊)?", _bare(clause)))
+    if not extract_name(clause):
+        return False
+    return bool(
+        re.fullmatch(
+            r"(?:我|本人|免贵)?(?:姓|叫|是|名字叫|名字是|叫我)[\u4e00-\u9fa5]{1,4}(?:就行|就可以|吧|啊)?|"
+            r"(?:老|小)?[\u4e00-\u9fa5]{1,2}(?:先生|女士|阿姨|师傅|大爷|大妈|老师|小姐|大姐|大哥)",
+            _bare(clause),
+        )
+    )
+
+
+def _is_time_clause(clause: str) -> bool:
+    when = extract_time(clause)
+    if not when:
+        return False
+    rest = _bare(clause).replace(_bare(when), "", 1)
+    rest = re.sub(r"^(?:就|是|大概|差不多|应该是|好像是)|(?:开始的?|的时候|就有了|左右|的|了|吧|啊|发生的|那会儿|那时候|出的事)+$", "", rest)
+    return len(rest) <= 1
+
+
+def split_parts(text: str) -> Parts:
+    """ "就卫深院后面那排房子 我姓吴 电话15000000000" -> rest 就卫深院后面那排房子, name 我姓吴, phone…"""
+    names: list[str] = []
+    phones: list[str] = []
+    times: list[str] = []
+    rest: list[str] = []
+    for clause in _clauses(text):
+        if find_phone_candidates(clause):
+            phones.append(clause)
+            leftover = _PHONE_LEAD_RE.sub("", clause)
+            for cand in sorted(find_phone_candidates(leftover), key=lambda c: c.start, reverse=True):
+                leftover = leftover[: cand.start] + leftover[cand.end :]
+            if len(_bare(leftover)) >= 4:
+                rest.append(leftover.strip())
+        elif _is_name_clause(clause):
+            names.append(clause)
+        elif _is_time_clause(clause):
+            times.append(clause)
+        else:
+            rest.append(clause)
+    return Parts(tuple(names), tuple(phones), tuple(times), " ".join(rest))
+
+
+def classify(text: str, *, requested_slot: str | None) -> Understanding:
+    """Is this turn an answer to the question asked, and if not, what is it?"""
+    parts = split_parts(text)
+    bare = _bare(text)
+    yes_no = requested_slot in ("confidential", "report_confirmed", "phone_use_caller")
+    if is_leaving(text) and not (yes_no and re.fullmatch(r"(?:不用了?|不需要了?|不要了?)(?:谢谢)?", bare)):
+        return Understanding(LEAVING, parts)
+    answers_something = bool(parts.name_clauses or parts.phone_clauses or parts.time_clauses)
+    if _PERSON_RE.search(bare) and not answers_something:
+        return Understanding(PERSON, parts)
+    if _NOT_A_REPORT_RE.search(bare) and not answers_something:
+        return Understanding(NOT_A_REPORT, parts)
+    if _NEW_MATTER_RE.search(bare):
+        return Understanding(NEW_MATTER, parts)
+    if answers_something:
+        return Understanding(ANSWER, parts)
+    if _BOT_COMPLAINT_RE.search(bare) and len(bare) <= 20:
+        return Understanding(BOT_COMPLAINT, parts)
+    if _BOT_CHALLENGE_RE.search(bare) and len(bare) <= 16:
+        return Understanding(BOT_CHALLENGE, parts)
+    if requested_slot not in (None, "description", "correction_request") and _QUESTION_RE.search(bare) and len(bare) <= 24:
+        # "为什么要留电话" / "要多久啊" asked back; "路灯坏了谁管啊" is still the matter when it was asked.
+        return Understanding(QUESTION, parts)
+    return Understanding(ANSWER, parts)
+
+
+def focus_for(requested_slot: str | None, parts: Parts, text: str) -> str:
+    """The words that answer the question asked (place without the name and phone, time without the rest)."""
+    if requested_slot in ("location", "location_town", "location_detail"):
+        return parts.rest
+    if requested_slot == "incident_time":
+        return " ".join(parts.time_clauses) or parts.rest
+    if requested_slot == "citizen_name":
+        return " ".join(parts.name_clauses) or parts.rest
+    return text
