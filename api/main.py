@@ -15,6 +15,9 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
+# issue 14: 数据治理 (analytics) and its page
+from api.analytics.routes import pages as analytics_pages
+from api.analytics.routes import router as analytics_router
 from api.callbacks.routes import pages as callback_pages
 from api.callbacks.routes import router as callbacks_router
 from api.console.routes import pages as console_pages
@@ -89,6 +92,8 @@ def create_app() -> FastAPI:
     app.include_router(console_pages)
     app.include_router(callbacks_router)
     app.include_router(callback_pages)
+    app.include_router(analytics_router)  # issue 14
+    app.include_router(analytics_pages)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:
@@ -109,6 +114,8 @@ def create_app() -> FastAPI:
               name="callbacks-static")
     app.mount("/static/console", StaticFiles(directory=Path(__file__).parent / "console" / "static"),
               name="console-static")
+    app.mount("/static/analytics", StaticFiles(directory=Path(__file__).parent / "analytics" / "static"),
+              name="analytics-static")  # issue 14
     return app
 
 

@@ -31,7 +31,7 @@ def normalise_phone(value: str) -> str:
 
 class TicketIn(BaseModel):
     conversation_id: str | None = Field(default=None, max_length=64)
-    channel: str = Field(default="chat", pattern=r"^(chat|voice|open311|staff)$")
+    channel: str = Field(default="chat", pattern=r"^(chat|voice|open311|staff|online)$")
     demand_type: DemandType
     description: str = Field(min_length=2, max_length=8000)
     location: str | None = Field(default=None, max_length=500)
@@ -45,6 +45,8 @@ class TicketIn(BaseModel):
     confidential: bool = False
     urgency: str = Field(default="普通", pattern=r"^(普通|紧急|特急)$")
     notify_conversation: bool = False
+    # 企业诉求: None = judged from the text at intake (api.tickets.enterprise).
+    enterprise: bool | None = None
 
     @field_validator("phone")
     @classmethod
@@ -145,6 +147,7 @@ class TicketOut(BaseModel):
     repeat_count: int = 0
     merged_into: str | None = None
     grid: str | None = None
+    enterprise: bool = False
     contact_masked: bool = False
     assignments: list[AssignmentOut] = []
     supervisions: list[SupervisionOut] = []
