@@ -7,6 +7,7 @@ always masked. Dates are Beijing dates, YYYY-MM-DD; a bad one is a 422 with the 
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -16,8 +17,8 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.analytics import drill, export, hotspots, stats, warnings
-from api.analytics.models import EarlyWarning, WarningRule
+from api.analytics import documents, drill, export, hotspots, seasonal, stats, warnings
+from api.analytics.models import EarlyWarning, SourceTask, WarningRule, WorkReminder
 from api.analytics.periods import Period, PeriodError, parse_period
 from api.auth.deps import Principal, PrincipalDep, require_principal
 from api.auth.models import Role
@@ -207,6 +208,141 @@ def ack_warning(warning_id: int, body: AckIn, principal: PrincipalDep, db_sessio
     except warnings.RuleError as exc:
         raise HTTPException(409 if "已由" in str(exc) else 404, detail=str(exc)) from None
     return warning_out(w, _dept_names(db_session))
+
+
+# ---- 往年同期, 工作提醒函, 未诉先办, reports ---------------------------------------------------------------
+
+class RemindersIn(BaseModel):
+    year: int = Field(ge=2000, le=2100)
+    month: int = Field(ge=1, le=12)
+
+
+class TaskIn(BaseModel):
+    origin: str = Field(pattern="^(hotspot|reminder|warning)$")
+    origin_ref: str | None = Field(default=None, max_length=64)
+    title: str = Field(min_length=1, max_length=200)
+    department_id: str | None = Field(default=None, max_length=64)
+    topic: dict[str, Any]
+    starts_on: date
+    window_days: int = Field(default=30, ge=1, le=366)
+    action: str | None = Field(default=None, max_length=4000)
+
+
+def reminder_out(r: WorkReminder, names: dict[str, str]) -> dict[str, Any]:
+    return {"id": r.id, "letter_no": r.letter_no, "year": r.year, "month": r.month, "department_id": r.department_id,
+            "department": names.get(r.department_id, r.department_id), "topics": r.topics,
+            "letter_url": f"/api/v1/analytics/reminders/{r.id}/letter.docx"}
+
+
+def task_out(db_session, t: SourceTask, names: dict[str, str]) -> dict[str, Any]:
+    return {"id": t.id, "origin": t.origin, "origin_ref": t.origin_ref, "title": t.title, "department_id": t.department_id,
+            "department": names.get(t.department_id or "", t.department_id), "topic": t.topic, "action": t.action,
+            "starts_on": t.starts_on.isoformat(), "window_days": t.window_days, "status": t.status,
+            "outcome": t.outcome or seasonal.measure(db_session=db_session, task=t)}
+
+
+@router.get("/seasonal", summary="往年同期：某月往年明显高发的诉求，按承办单位")
+def seasonal_topics(_: PrincipalDep, db_session: SessionDep, year: Annotated[int, Query(ge=2000, le=2100)],
+                    month: Annotated[int, Query(ge=1, le=12)]) -> dict[str, Any]:
+    return seasonal.seasonal_topics(db_session=db_session, year=year, month=month)
+
+
+@router.post("/reminders", summary="生成工作提醒函（每个有往年同期高发诉求的承办单位一份）")
+def make_reminders(body: RemindersIn, principal: Editor, db_session: SessionDep) -> list[dict[str, Any]]:
+    names = _dept_names(db_session)
+    return [reminder_out(r, names) for r in seasonal.generate_reminders(
+        db_session=db_session, year=body.year, month=body.month, actor=principal.username)]
+
+
+@router.get("/reminders", summary="工作提醒函")
+def reminders(principal: PrincipalDep, db_session: SessionDep) -> list[dict[str, Any]]:
+    query = select(WorkReminder).order_by(WorkReminder.id.desc())
+    if principal.role == Role.handler:
+        query = query.where(WorkReminder.department_id == (principal.department_id or ""))
+    names = _dept_names(db_session)
+    return [reminder_out(r, names) for r in db_session.scalars(query.limit(500))]
+
+
+@router.get("/reminders/{reminder_id}/letter.docx", response_class=Response, summary="下载工作提醒函（.docx）")
+def reminder_letter(reminder_id: int, principal: PrincipalDep, db_session: SessionDep) -> Response:
+    reminder = db_session.get(WorkReminder, reminder_id)
+    if reminder is None or (principal.role == Role.handler and reminder.department_id != principal.department_id):
+        raise HTTPException(404, detail=f"没有工作提醒函 {reminder_id}。")
+    dept = db_session.get(Department, reminder.department_id)
+    body = documents.reminder_letter(reminder=reminder, department_name=dept.name if dept else reminder.department_id)
+    return _file(body, DOCX, f"工作提醒函-{reminder.year}年{reminder.month}月-{dept.short if dept else reminder.department_id}.docx")
+
+
+@router.get("/tasks", summary="未诉先办任务及成效（任务期内该话题的诉求量，对比此前和去年同期）")
+def tasks(principal: PrincipalDep, db_session: SessionDep) -> list[dict[str, Any]]:
+    query = select(SourceTask).order_by(SourceTask.id.desc())
+    if principal.role == Role.handler:
+        query = query.where(SourceTask.department_id == (principal.department_id or ""))
+    names = _dept_names(db_session)
+    return [task_out(db_session, t, names) for t in db_session.scalars(query.limit(500))]
+
+
+@router.post("/tasks", status_code=201, summary="从热点或提醒函建立未诉先办任务")
+def add_task(body: TaskIn, principal: Editor, db_session: SessionDep) -> dict[str, Any]:
+    try:
+        task = seasonal.create_task(db_session=db_session, actor=principal.username, **body.model_dump())
+    except ValueError as exc:
+        raise bad_request(exc) from None
+    return task_out(db_session, task, _dept_names(db_session))
+
+
+@router.post("/tasks/{task_id}/close", summary="结束任务并记录成效")
+def close_task(task_id: int, _: Editor, db_session: SessionDep) -> dict[str, Any]:
+    task = db_session.get(SourceTask, task_id)
+    if task is None:
+        raise HTTPException(404, detail=f"没有任务 {task_id}。")
+    return task_out(db_session, seasonal.close_task(db_session=db_session, task=task), _dept_names(db_session))
+
+
+@router.get("/reports/monthly.docx", response_class=Response, summary="月度诉求分析报告（.docx，含图表）")
+def monthly_report(principal: PrincipalDep, db_session: SessionDep,
+                   month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]) -> Response:
+    year, mon = (int(x) for x in month.split("-"))
+    if not 1 <= mon <= 12:
+        raise HTTPException(422, detail=f"月份不正确：{month}")
+    period = seasonal.month_period(year, mon)
+
+    def summary_by(group_by: str | None, **kw) -> dict[str, Any]:
+        return stats.summarize(db_session=db_session, period=period, group_by=group_by, principal=principal,
+                               compare=group_by is None, **kw)
+
+    body = documents.monthly_report(
+        title=f"{documents.HOTLINE}\n{year}年{mon}月群众诉求分析报告", summary=summary_by(None),
+        by_category=summary_by("category1"), by_town=summary_by("town"), by_day=summary_by("day"),
+        ranking=stats.ranking(db_session=db_session, period=period, by="department", principal=principal),
+        spots=hotspots.find_hotspots(db_session=db_session, period=period, principal=principal, limit=5),
+        enterprise=summary_by("category1", enterprise=True))
+    return _file(body, DOCX, f"{year}年{mon}月诉求分析报告.docx")
+
+
+@router.get("/reports/hotspot.docx", response_class=Response, summary="热点分析专报（.docx）：选定话题和期间")
+def hotspot_report(period: PeriodDep, principal: PrincipalDep, db_session: SessionDep,
+                   terms: Annotated[str, Query(min_length=1, max_length=200, description="话题关键词，空格或逗号分隔")],
+                   place: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    from collections import Counter
+    from datetime import timedelta
+
+    words = [w for w in terms.replace("，", " ").replace(",", " ").split() if w]
+    docs = hotspots.topic_matches(db_session=db_session, period=period, terms=words, place=place, principal=principal)
+    last_year = hotspots.topic_matches(db_session=db_session, period=period.years_back(1), terms=words, place=place,
+                                       principal=principal)
+    per_day = Counter(d.day for d in docs)
+    series = [((period.start + timedelta(days=i)).strftime("%m-%d"), per_day[period.start + timedelta(days=i)])
+              for i in range(period.days)]
+    names = _dept_names(db_session)
+    from api.tickets.access import mask_text
+
+    body = documents.hotspot_report(
+        topic=" ".join(words) if not place else f"{place}{' '.join(words)}", period=period, docs=docs, series=series,
+        places=Counter(d.place for d in docs if d.place).most_common(5),
+        departments=[(names.get(k, k), n) for k, n in Counter(d.department for d in docs if d.department).most_common(5)],
+        samples=[f"{d.ticket_no}：{(mask_text(d.text) or '')[:120]}" for d in docs[:5]], last_year=len(last_year))
+    return _file(body, DOCX, f"热点分析专报-{words[0]}-{period.start}至{period.end}.docx")
 
 
 @pages.get("/analytics")

@@ -24,12 +24,13 @@ def bj(y: int, m: int, d: int, h: int = 10, minute: int = 0) -> datetime:
 
 def plant(s, *, created: datetime, text: str = "小区路灯不亮，晚上走路不安全", dept: str | None = "cgj", town: str | None = "近湖街道",
           grid: str | None = None, phone: str | None = None, signed: timedelta | None = None,
-          replied: timedelta | None = None, overdue: bool = False, dispatched: bool = True, **extra) -> Ticket:
+          replied: timedelta | None = None, overdue: bool = False, dispatched: bool = True,
+          levels: tuple[str, str, str] = ("城乡建设", "城市建设和市政管理", "路灯"), **extra) -> Ticket:
     n = next(_numbers)
     t = Ticket(ticket_no=f"JH{created.astimezone(BJ):%Y%m%d}-{n:04d}", status="办理中" if dispatched else "已受理",
                channel=extra.pop("channel", "voice"), demand_type="complaint", description=text, location_town=town, grid=grid,
-               phone=phone, lead_department=dept if dispatched else None, category_level1="城乡建设",
-               category_level2="城市建设和市政管理", category_level3="路灯", created_at=created, updated_at=created,
+               phone=phone, lead_department=dept if dispatched else None, category_level1=levels[0],
+               category_level2=levels[1], category_level3=levels[2], created_at=created, updated_at=created,
                dispatched_at=created if dispatched else None, complete_due_at=created + timedelta(days=5),
                overdue=overdue, **extra)
     s.add(t)
@@ -190,3 +191,67 @@ def test_burst_in_one_village_is_the_top_hotspot_and_warned(client: TestClient, 
     ok = client.post(f"/api/v1/analytics/warnings/{wid}/ack", json={"note": "已上门疏通并回访"}, headers=staff["handler_cgj"])
     assert ok.status_code == 200 and ok.json()["acknowledged_by"] == "handler_cgj"
     assert client.post(f"/api/v1/analytics/warnings/{wid}/ack", json={}, headers=staff["handler_cgj"]).status_code == 409
+
+
+def _docx_text(content: bytes) -> str:
+    from io import BytesIO
+
+    from docx import Document
+
+    doc = Document(BytesIO(content))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return "\n".join([p.text for p in doc.paragraphs] + cells)
+
+
+def test_summer_topic_of_earlier_years_gets_a_reminder_letter_and_a_measured_task(client: TestClient, staff: dict) -> None:
+    power = ("城乡建设", "供电", "停电")
+    with core_db.session_factory()() as s:
+        for year, july in ((2023, 6), (2024, 7), (2025, 8)):  # every July: power cuts in the heat
+            for k in range(july):
+                plant(s, created=bj(year, 7, 3 + 3 * k), text="天太热又停电了，空调用不了", dept="gdgs", levels=power)
+            plant(s, created=bj(year, 5, 20), text="小区停电了什么时候来电", dept="gdgs", levels=power)
+            for month in range(5, 9):  # street lights: the same every month, not seasonal
+                for k in range(3):
+                    plant(s, created=bj(year, month, 5 + 7 * k), text="路灯不亮", dept="cgj")
+        for k in range(4):  # this July, after the task started: fewer than last year's eight
+            plant(s, created=bj(2026, 7, 5 + 5 * k), text="今天又停电了", dept="gdgs", levels=power)
+        s.commit()
+    found = client.get("/api/v1/analytics/seasonal", params={"year": 2026, "month": 7}, headers=staff["agent"]).json()
+    assert list(found) == ["gdgs"]
+    topic = found["gdgs"][0]
+    assert topic["topic"] == "停电" and {y: v["count"] for y, v in topic["years"].items()} == {"2023": 6, "2024": 7, "2025": 8}
+    made = client.post("/api/v1/analytics/reminders", json={"year": 2026, "month": 7}, headers=staff["supervisor"])
+    assert made.status_code == 200 and len(made.json()) == 1
+    again = client.post("/api/v1/analytics/reminders", json={"year": 2026, "month": 7}, headers=staff["supervisor"]).json()
+    assert again[0]["id"] == made.json()[0]["id"]  # refreshed, not a second letter
+    letter = client.get(made.json()[0]["letter_url"], headers=staff["agent"])
+    assert letter.status_code == 200
+    text = _docx_text(letter.content)
+    assert "工 作 提 醒 函" in text and "供电" in text and "2025年8件" in text and "未诉先办" in text
+    task = client.post("/api/v1/analytics/tasks", headers=staff["supervisor"], json={
+        "origin": "reminder", "origin_ref": str(made.json()[0]["id"]), "title": "迎峰度夏线路巡检", "department_id": "gdgs",
+        "topic": {"level3": "停电", "department_id": "gdgs"}, "starts_on": "2026-07-01", "window_days": 31})
+    assert task.status_code == 201, task.text
+    outcome = task.json()["outcome"]
+    assert (outcome["after"], outcome["same_window_last_year"], outcome["before"]) == (4, 8, 0)
+    assert outcome["change_vs_last_year"] == -0.5
+
+
+def test_monthly_report_and_hotspot_report_carry_the_figures(client: TestClient, staff: dict) -> None:
+    with core_db.session_factory()() as s:
+        _plant_burst_history(s)
+    r = client.get("/api/v1/analytics/reports/monthly.docx", params={"month": "2026-11"}, headers=staff["agent"])
+    assert r.status_code == 200, r.text
+    text = _docx_text(r.content)
+    from io import BytesIO
+
+    from docx import Document
+
+    assert len(Document(BytesIO(r.content)).inline_shapes) == 2  # the daily chart and the category chart
+    with core_db.session_factory()() as s:
+        total = s.query(Ticket).filter(Ticket.created_at >= bj(2026, 11, 1, 0), Ticket.created_at < bj(2026, 12, 1, 0)).count()
+    assert f"共受理群众诉求{total}件" in text and "冈南社区" in text and "满意率 =" in text
+    spot = client.get("/api/v1/analytics/reports/hotspot.docx", headers=staff["agent"],
+                      params={"start": "2026-11-16", "end": "2026-11-22", "terms": "自来水 发黄"})
+    assert spot.status_code == 200
+    assert "相关诉求8件" in _docx_text(spot.content)
