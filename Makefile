@@ -6,7 +6,7 @@ PY := .venv/bin/python
 RASA := .venv-rasa/bin/rasa
 PYTEST_ARGS ?=
 
-.PHONY: run test install train lint validate rasa-test test-rasa test-py eval models bench clean
+.PHONY: run test install train lint validate rasa-test test-rasa test-py eval models bench clean demo-data
 
 run:                ## start API :8000, Rasa :5005, actions :5055 (+ voice gateway when a model is present)
 	@bash scripts/run.sh
@@ -43,6 +43,10 @@ models: install     ## download the Vosk Chinese model (MODEL=large for vosk-mod
 
 bench: train        ## benchmarks that print JSON (results in bench/results/)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# issue 14: real TipDM board messages as online-channel tickets with their real timestamps
+demo-data: install  ## import datasets/tipdm2020 into the database (make run, then open /analytics)
+	$(PY) scripts/demo_data.py
 
 clean:
 	rm -rf var/rasa-test .pytest_cache .ruff_cache

@@ -29,6 +29,7 @@ from api.conversations.routes import ws_router as chat_socket_router
 from api.core.db import run_migrations, session_factory
 from api.core.settings import get_settings
 from api.knowledge.routes import router as knowledge_router
+from api.online.routes import router as online_router  # issue 14: 网络渠道 import
 from api.routing import get_classifier
 from api.scheduler.startup import back_office_routers, start_back_office, stop_back_office
 from api.tickets.citizen_routes import router as citizen_tickets_router
@@ -94,6 +95,7 @@ def create_app() -> FastAPI:
     app.include_router(callback_pages)
     app.include_router(analytics_router)  # issue 14
     app.include_router(analytics_pages)
+    app.include_router(online_router)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:
