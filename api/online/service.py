@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from fastapi import HTTPException
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -162,6 +163,15 @@ def content_key(message: OnlineMessage) -> str:
     return "online:" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
+def _existing_no(db_session: Session, key: str) -> str | None:
+    from sqlalchemy import select
+
+    from api.tickets.models import IdempotencyRecord, Ticket
+
+    return db_session.scalar(select(Ticket.ticket_no).join(IdempotencyRecord, IdempotencyRecord.ticket_id == Ticket.id)
+                             .where(IdempotencyRecord.key == key))
+
+
 def import_messages(*, db_session: Session, messages: list[OnlineMessage], platform: str, actor: str,
                     result: ImportResult | None = None) -> ImportResult:
     result = result or ImportResult()
@@ -174,9 +184,17 @@ def import_messages(*, db_session: Session, messages: list[OnlineMessage], platf
         except ValidationError as exc:
             result.rejected.append({"row": message.row, "reason": exc.errors()[0]["msg"]})
             continue
-        ticket, created = tickets.create(
-            db_session=db_session, ticket_in=ticket_in, idempotency_key=content_key(message), actor=actor,
-            now=message.time, extra={"online": {"platform": platform, "id": message.id, "subject": message.subject,
-                                                "likes": message.likes, "dislikes": message.dislikes}})
+        try:
+            ticket, created = tickets.create(
+                db_session=db_session, ticket_in=ticket_in, idempotency_key=content_key(message), actor=actor,
+                now=message.time, extra={"online": {"platform": platform, "id": message.id, "subject": message.subject,
+                                                    "likes": message.likes, "dislikes": message.dislikes}})
+        except HTTPException as exc:
+            # The same words laid out differently (spaces, line breaks): the message is already a ticket.
+            db_session.rollback()
+            if exc.status_code != 409:
+                raise
+            result.duplicates.append(_existing_no(db_session, content_key(message)) or message.id)
+            continue
         (result.created if created else result.duplicates).append(ticket.ticket_no)
     return result
