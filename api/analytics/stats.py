@@ -132,7 +132,9 @@ def _lead():
 def _raw(*, db_session: Session, period: Period, dim: str | None, principal: Principal | None, now: datetime,
          channel: str | None, enterprise: bool | None) -> dict[tuple, dict[str, int]]:
     """One GROUP BY over tickets (+ the active lead assignment) and one over finished follow-ups."""
-    keys = [c.label(f"k{i}") for i, c in enumerate(dimension_columns(db_session, dim) if dim else [literal("all")])]
+    # coalesce(x, x) is x, but no index matches it: SQLite would otherwise walk the GROUP BY column's
+    # index over the whole table instead of the period's rows by created_at.
+    keys = [func.coalesce(c, c).label(f"k{i}") for i, c in enumerate(dimension_columns(db_session, dim) if dim else [literal("all")])]
     lead = _lead()
     returned = exists().where(TicketAssignment.ticket_id == Ticket.id, TicketAssignment.status == AssignmentStatus.returned)
     one = literal(1)
@@ -177,7 +179,8 @@ def _raw(*, db_session: Session, period: Period, dim: str | None, principal: Pri
             when(CallbackJob.solved.is_(True)).label("solved"),
         )
         .select_from(CallbackJob).join(Ticket, Ticket.id == CallbackJob.ticket_id)
-        .where(CallbackJob.status == JobStatus.done,
+        # Drive from the period's tickets, not from every finished follow-up (status index) ever.
+        .where(func.coalesce(CallbackJob.status, CallbackJob.status) == JobStatus.done,
                *ticket_filters(period=period, principal=principal, channel=channel, enterprise=enterprise))
         .group_by(*keys)
     )
