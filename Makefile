@@ -6,7 +6,7 @@ PY := .venv/bin/python
 RASA := .venv-rasa/bin/rasa
 PYTEST_ARGS ?=
 
-.PHONY: run test install train lint validate rasa-test test-rasa test-py eval models bench screenshots clean
+.PHONY: run test install train lint validate rasa-test test-rasa test-py eval models bench screenshots clean demo-data
 
 run:                ## development mode (MINSHENG_ENV=development): API :8000, Rasa :5005, actions :5055 on 127.0.0.1
 	@bash scripts/run.sh
@@ -48,6 +48,10 @@ bench: train        ## benchmarks that print JSON (results in bench/results/)
 
 screenshots: train  ## refresh the page screenshots in docs/ (tests save them under var/screenshots otherwise)
 	MINSHENG_SCREENSHOTS=docs $(PY) -m pytest -q tests/e2e/test_chat_page.py tests/e2e/test_console.py tests/callbacks/test_page.py
+
+# issue 14: real TipDM board messages as online-channel tickets with their real timestamps
+demo-data: install  ## import datasets/tipdm2020 into the database (make run, then open /analytics)
+	$(PY) scripts/demo_data.py
 
 clean:
 	rm -rf var/rasa-test .pytest_cache .ruff_cache

@@ -17,6 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from api.auth.throttle import login_throttle
+# issue 14: 数据治理 (analytics) and its page
+from api.analytics.routes import pages as analytics_pages
+from api.analytics.routes import router as analytics_router
 from api.callbacks.routes import pages as callback_pages
 from api.callbacks.routes import router as callbacks_router
 from api.console.routes import pages as console_pages
@@ -32,6 +35,7 @@ from api.knowledge.routes import router as knowledge_router
 from api.privacy.policy import retention_policy
 from api.privacy.routes import router as privacy_router
 from api.privacy.service import purge_forever
+from api.online.routes import router as online_router  # issue 14: 网络渠道 import
 from api.routing import get_classifier
 from api.scheduler.startup import back_office_routers, start_back_office, stop_back_office
 from api.tickets.citizen_routes import router as citizen_tickets_router
@@ -151,6 +155,9 @@ def create_app() -> FastAPI:
     app.include_router(callbacks_router)
     app.include_router(callback_pages)
     app.include_router(privacy_router)  # issue-16
+    app.include_router(analytics_router)  # issue 14
+    app.include_router(analytics_pages)
+    app.include_router(online_router)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:
@@ -177,6 +184,8 @@ def create_app() -> FastAPI:
               name="callbacks-static")
     app.mount("/static/console", StaticFiles(directory=Path(__file__).parent / "console" / "static"),
               name="console-static")
+    app.mount("/static/analytics", StaticFiles(directory=Path(__file__).parent / "analytics" / "static"),
+              name="analytics-static")  # issue 14
     return app
 
 

@@ -1,5 +1,6 @@
 """Imports every domain's models so Alembic and the app see the whole schema."""
 
+from api.analytics.models import EarlyWarning, SourceTask, WarningRule, WorkReminder  # noqa: F401
 from api.auth.models import User  # noqa: F401
 from api.callbacks.models import CallbackRequest  # noqa: F401
 from api.conversations.models import Conversation, ConversationEvent, Message  # noqa: F401

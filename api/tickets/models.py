@@ -92,6 +92,8 @@ class Ticket(Base):
     repeat_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     grid: Mapped[str | None] = mapped_column(String(32))
+    # 企业诉求 (a business asking): tagged at intake, analysed on their own (issue 14).
+    enterprise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     # Optimistic lock: two staff acting on one ticket at once get a 409, not a lost update.
     version_id: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -31,7 +31,7 @@ def normalise_phone(value: str) -> str:
 
 class TicketIn(BaseModel):
     conversation_id: str | None = Field(default=None, max_length=64)
-    channel: str = Field(default="chat", pattern=r"^(chat|voice|open311|staff)$")
+    channel: str = Field(default="chat", pattern=r"^(chat|voice|open311|staff|online)$")
     demand_type: DemandType
     description: str = Field(min_length=2, max_length=8000)
     location: str | None = Field(default=None, max_length=500)
@@ -48,6 +48,8 @@ class TicketIn(BaseModel):
     # flagged beside those the ticket's own text triggers; unknown ids are ignored.
     linkage_requested: list[str] = Field(default_factory=list, max_length=6)
     notify_conversation: bool = False
+    # 企业诉求: None = judged from the text at intake (api.tickets.enterprise).
+    enterprise: bool | None = None
 
     @field_validator("phone")
     @classmethod
@@ -148,6 +150,7 @@ class TicketOut(BaseModel):
     repeat_count: int = 0
     merged_into: str | None = None
     grid: str | None = None
+    enterprise: bool = False
     contact_masked: bool = False
     assignments: list[AssignmentOut] = []
     supervisions: list[SupervisionOut] = []

@@ -17,6 +17,7 @@ from api.core.settings import get_settings
 from api.org.profile import org_profile
 from api.tickets import deadlines
 from api.tickets.config import backoffice_settings
+from api.tickets.enterprise import is_enterprise
 from api.tickets.models import (
     IdempotencyRecord,
     Ticket,
@@ -29,6 +30,8 @@ from api.tickets.schemas import TicketIn
 
 def request_hash(ticket_in: TicketIn) -> str:
     body = ticket_in.model_dump(mode="json", exclude={"notify_conversation"})
+    if body.get("enterprise") is None:  # keys recorded before the enterprise tag keep their hash
+        body.pop("enterprise", None)
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -124,8 +127,9 @@ def create(
         created_by=actor,
         extra={**(extra or {}), **({"linkage_requested": ticket_in.linkage_requested}
                                    if ticket_in.linkage_requested else {})},
-        **ticket_in.model_dump(exclude={"notify_conversation", "linkage_requested"}),
+        **ticket_in.model_dump(exclude={"notify_conversation", "linkage_requested", "enterprise"}),
     )
+    ticket.enterprise = is_enterprise(ticket_in.description) if ticket_in.enterprise is None else ticket_in.enterprise
     if ticket.anonymous:
         ticket.citizen_name = None
     route = flows.classify_and_route(ticket=ticket)

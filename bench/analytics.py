@@ -1,0 +1,197 @@
+"""Analytics at county scale (JSON): a synthetic 5-year history bulk-loaded (COPY on PostgreSQL), then the
+dashboard's HTTP queries against a real uvicorn (p50/p95), the daily hotspot + warning job, and the API
+process's peak memory (VmHWM).
+
+    .venv/bin/python bench/analytics.py [--pg-tickets 1000000] [--sqlite-tickets 100000] [--only pg|sqlite]
+Targets (issue 14): dashboard p95 < 300 ms, daily job < 60 s, API memory < 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+END = date(2026, 11, 30)
+
+
+def _reset(url: str) -> None:
+    os.environ["MINSHENG_DATABASE_URL"] = url
+    os.environ["MINSHENG_BCRYPT_ROUNDS"] = "4"
+    from api.core import db
+    from api.core.settings import get_settings
+    from api.tickets.config import backoffice_settings
+
+    get_settings.cache_clear()
+    backoffice_settings.cache_clear()
+    db.reset_engine()
+
+
+def _pg_server(root: Path) -> tuple[str, callable]:
+    sys.path.insert(0, str(ROOT / "tests" / "api"))
+    from tests.api.conftest import PG_BIN, _as_postgres, _free_port
+
+    data = root / "data"
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    port = _free_port()
+    subprocess.run(_as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                                "--locale=C.UTF-8"), check=True, capture_output=True)
+    subprocess.run(_as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-t", "60", "-o",
+                                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+                                "-c shared_buffers=256MB -c work_mem=32MB", "start"), check=True, capture_output=True)
+    import psycopg
+
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as conn:
+        conn.execute("CREATE DATABASE bench")
+
+    def stop() -> None:
+        subprocess.run(_as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"), capture_output=True)
+
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/bench", stop
+
+
+def _villages() -> list[tuple[str, str, str]]:
+    from api.org.profile import org_profile
+
+    return [(v.town_name, v.name, v.grid) for v in org_profile().villages]
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
+
+def run(kind: str, url: str, tickets: int, work: Path) -> dict:
+    import httpx
+
+    from api.analytics import hotspots, warnings
+    from api.analytics.periods import Period
+    from api.analytics.synthetic import generate, write
+    from api.core.db import get_engine, run_migrations, session_factory
+    from api.scheduler.startup import prepare_back_office
+    from tests.support.processes import Service, free_port
+
+    _reset(url)
+    run_migrations()
+    prepare_back_office()
+    started = time.monotonic()
+    history = generate(total=tickets, end=END, villages=_villages())
+    generated = time.monotonic() - started
+    write(engine=get_engine(), history=history)
+    loaded = time.monotonic() - started - generated
+
+    now = datetime(END.year, END.month, END.day, 12, tzinfo=UTC)
+    with session_factory()() as s:
+        t0 = time.monotonic()
+        counts = warnings.run_rules(db_session=s, now=now)
+        job_warn = time.monotonic() - t0
+        t0 = time.monotonic()
+        spots = hotspots.find_hotspots(db_session=s, period=Period(END - timedelta(days=6), END))
+        job_hot = time.monotonic() - t0
+
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if k.startswith("MINSHENG_")}, "MINSHENG_DATABASE_URL": url,
+           "MINSHENG_SCHEDULER_INTERVAL_SECONDS": "0", "MINSHENG_RASA_URL": "http://127.0.0.1:9"}
+    api = Service(f"api-{kind}", [str(ROOT / ".venv/bin/uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
+                  env, work)
+    latencies: dict[str, list[float]] = {}
+    try:
+        base = f"http://127.0.0.1:{port}"
+        api.wait_http(f"{base}/health", timeout=180)
+        client = httpx.Client(base_url=base, timeout=120)
+        token = client.post("/api/v1/auth/token", data={"username": "admin", "password": "admin12345"}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        rng = random.Random(1)
+        queries = {
+            "summary_month": lambda p: ("/api/v1/analytics/summary", p),
+            "summary_by_day": lambda p: ("/api/v1/analytics/summary", {**p, "group_by": "day"}),
+            "summary_by_category1": lambda p: ("/api/v1/analytics/summary", {**p, "group_by": "category1"}),
+            "summary_by_town": lambda p: ("/api/v1/analytics/summary", {**p, "group_by": "town"}),
+            "summary_by_department": lambda p: ("/api/v1/analytics/summary", {**p, "group_by": "department"}),
+            "summary_by_hour": lambda p: ("/api/v1/analytics/summary", {**p, "group_by": "hour"}),
+            "ranking": lambda p: ("/api/v1/analytics/ranking", p),
+            "drill_down": lambda p: ("/api/v1/analytics/tickets", {**p, "dim": "town", "key": "上冈镇", "limit": 200}),
+        }
+        client.get("/api/v1/analytics/summary", params={"start": "2026-11-01", "end": "2026-11-30"}, headers=headers)  # warm
+        for _ in range(12):
+            first = date(2026 - rng.randrange(0, 4), rng.randrange(1, 13), 1)
+            last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+            params = {"start": first.isoformat(), "end": last.isoformat()}
+            for name, make in queries.items():
+                path, q = make(params)
+                t0 = time.perf_counter()
+                r = client.get(path, params=q, headers=headers)
+                latencies.setdefault(name, []).append(time.perf_counter() - t0)
+                assert r.status_code == 200, r.text[:300]
+        hot = []
+        for k in range(3):
+            week_end = END - timedelta(days=30 * k)
+            t0 = time.perf_counter()
+            r = client.get("/api/v1/analytics/hotspots", params={"start": (week_end - timedelta(days=6)).isoformat(),
+                                                                  "end": week_end.isoformat()}, headers=headers)
+            hot.append(time.perf_counter() - t0)
+            assert r.status_code == 200
+        status = Path(f"/proc/{api.process.pid}/status").read_text()
+        hwm_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+    finally:
+        api.stop()
+    every = [x for v in latencies.values() for x in v]
+    return {
+        "database": kind, "tickets": len(history.tickets), "assignments": len(history.assignments),
+        "callback_jobs": len(history.jobs), "generate_s": round(generated, 1), "load_s": round(loaded, 1),
+        "dashboard_ms": {"requests": len(every), "p50": _p(every, 0.5), "p95": _p(every, 0.95), "max": _p(every, 1.0),
+                         "per_query_p95": {k: _p(v, 0.95) for k, v in latencies.items()}},
+        "hotspots_week_http_ms": [round(x * 1000) for x in hot],
+        "daily_job_s": {"warning_rules": round(job_warn, 1), "hotspots_last_7_days": round(job_hot, 1),
+                        "total": round(job_warn + job_hot, 1)},
+        "daily_job_found": {"new_warnings": counts, "hotspots": len(spots), "bursts": sum(1 for s in spots if s["burst"])},
+        "api_peak_rss_mb": round(hwm_kb / 1024),
+        "targets_met": {"dashboard_p95_under_300ms": _p(every, 0.95) < 300, "daily_job_under_60s": job_warn + job_hot < 60,
+                        "api_memory_under_1gb": hwm_kb < 1024 * 1024},
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pg-tickets", type=int, default=1_000_000)
+    parser.add_argument("--sqlite-tickets", type=int, default=100_000)
+    parser.add_argument("--only", choices=("pg", "sqlite"))
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "analytics.json"))
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="minsheng-bench-analytics-"))
+    results = []
+    try:
+        if args.only in (None, "sqlite"):
+            results.append(run("sqlite", f"sqlite:///{work / 'bench.sqlite3'}", args.sqlite_tickets, work))
+            print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+        if args.only in (None, "pg"):
+            pg_root = Path(tempfile.mkdtemp(prefix="minsheng-bench-pg-"))  # its own dir: postgres must own it
+            url, stop = _pg_server(pg_root)
+            try:
+                results.append(run("postgresql", url, args.pg_tickets, work))
+                print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+            finally:
+                stop()
+                shutil.rmtree(pg_root, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    out = {"benchmark": "analytics", "machine": f"{os.cpu_count()} cores", "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+           "history_end": END.isoformat(), "results": results}
+    Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
