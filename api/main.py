@@ -23,6 +23,7 @@ from api.conversations import rasa_client
 from api.conversations.routes import retry_pending_forever
 from api.conversations.routes import router as conversations_router
 from api.conversations.routes import ws_router as chat_socket_router
+from api.conversations.voice_routes import router as voice_router
 from api.core.db import run_migrations, session_factory
 from api.core.settings import get_settings
 from api.knowledge.routes import router as knowledge_router
@@ -89,6 +90,8 @@ def create_app() -> FastAPI:
     app.include_router(console_pages)
     app.include_router(callbacks_router)
     app.include_router(callback_pages)
+    # issue-17: voice line events
+    app.include_router(voice_router)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:

@@ -16,7 +16,7 @@ from telephony.asr import AsrEngine, resolve_model_path
 from telephony.audio import resample
 from telephony.frames import DTMF, AudioIn, CallStarted, Hangup
 from telephony.gazetteer import Gazetteer
-from telephony.hub import HubClient, HubError
+from telephony.hub import HubClient, HubError, LineLog
 from telephony.outbound import DialFailure, dial
 from telephony.pipeline import AsrProcessor, CallState, Pipeline, Playout, TtsProcessor, TurnTiming, VadProcessor
 from telephony.settings import Settings
@@ -194,10 +194,12 @@ class CallSession:
         self.state.playing = lambda: rtp.playing
         self.playout = Playout(self.state, rtp.enqueue, rtp.flush, lambda: rtp.queued_seconds)
         rtp.on_frame_sent = self.playout.frame_sent
+        self.line = LineLog(gateway.hub, self.state.conversation_id)
         self.turns = TurnManager(
             self.state, gateway.hub, prompts=gateway.prompts, gazetteer=gateway.gazetteer,
             start_text=s.start_text, no_input_timeout=s.no_input_timeout, media_timeout=s.media_timeout,
             last_media=lambda: rtp.last_packet_at, use_grammar=s.use_grammar, hold_seconds=s.agent_hold_seconds,
+            line=self.line,
         )
         self.pipeline = Pipeline([
             VadProcessor(self.state, VadConfig(end_silence=s.end_silence)),
@@ -245,6 +247,7 @@ class CallSession:
                 close = None  # nothing open at the hub to keep (or already closed by the bot)
             if self.transferring:
                 close = None  # the agent who asked for the transfer closes the conversation
+            await self.line.close()  # the last prompts reach the transcript before it is closed
             if close and self.turns.conversation_started:
                 try:
                     await self.gw.hub.close(state.conversation_id, close)
@@ -255,6 +258,7 @@ class CallSession:
         finally:
             hung_up.cancel()
             await self.pipeline.stop()
+            await self.line.close(timeout=1.0)
             if call.state != "ended":
                 await call.hangup("cleanup")
             self.record.timings = list(state.completed_timings)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from telephony.frames import DTMF, BargeIn, BotText, CallStarted, FinalText, Frame, Hangup, InterimText
 from telephony.gazetteer import Gazetteer
-from telephony.hub import Button, HubClient, HubError
+from telephony.hub import Button, HubClient, HubError, LineLog
 from telephony.pipeline import CallState, Processor, TurnTiming
 from telephony.textnorm import normalize_numbers
 
@@ -85,6 +85,10 @@ def match_button(text: str, buttons: list[Button]) -> Button | None:
     return None
 
 
+def _sentences(texts: list[str]) -> str:
+    return "".join(t if t.endswith(("。", "！", "？", "!", "?", ".")) else t + "。" for t in texts)
+
+
 class TurnManager(Processor):
     def __init__(
         self,
@@ -101,6 +105,7 @@ class TurnManager(Processor):
         use_grammar: bool = True,
         hold_seconds: float = 0.0,
         hold_reminder: float = 20.0,
+        line: LineLog | None = None,
     ) -> None:
         super().__init__()
         self.state = state
@@ -115,6 +120,7 @@ class TurnManager(Processor):
         self.use_grammar = use_grammar
         self.hold_seconds = hold_seconds
         self.hold_reminder = hold_reminder
+        self.line = line  # line events for the hub's transcript (None: caller turns only)
         self.holding_since: float | None = None  # waiting for an agent to take the call by transfer
         self.buttons: list[Button] = []
         self.last_prompt = ""
@@ -135,6 +141,10 @@ class TurnManager(Processor):
     async def process(self, frame: Frame) -> None:
         if isinstance(frame, CallStarted):
             self._started_at = time.monotonic()
+            if self.line is not None:
+                # The conversation exists at the hub from the first ring, caller number included.
+                self.line.post("call_started", caller_number=self.state.caller_number)
+                self.conversation_started = True
             await self._say(self.prompts.notice, source="notice", interruptible=False, cache=True)
             if self.start_text:  # a deployment whose bot opens the conversation itself
                 self._turn += 1
@@ -168,12 +178,17 @@ class TurnManager(Processor):
         task.add_done_callback(self._tasks.discard)
 
     async def _say(self, text: str, *, source: str, interruptible: bool = True, end_reason: str | None = None,
-                   cache: bool | None = None, turn: int | None = None) -> None:
+                   cache: bool | None = None, turn: int | None = None, record: str | None = None) -> None:
+        """Speak `text`; `record` is the part the gateway says by itself (the hub already has its
+        own replies), logged as a prompt in the hub's transcript. By default all of it."""
         if turn is None:
             self._turn += 1
             turn = self._turn
             self.state.timings[turn] = TurnTiming(turn, source, bot_reply=time.monotonic())
         self.state.transcript.append(("bot", text))
+        record = text if record is None else record
+        if record and self.line is not None:
+            self.line.post("prompt", text=record)
         # A closing message must play out in full, or the call would never reach its BYE.
         await self.push(BotText(text, turn, interruptible and end_reason is None, end_reason, cache))
 
@@ -206,10 +221,10 @@ class TurnManager(Processor):
         if not self._digits and self.buttons:
             index = int(digit) - 1 if digit.isdigit() else -1
             if 0 <= index < len(self.buttons):
-                await self._dtmf_turn(self.buttons[index].title, payload=self.buttons[index].payload)
+                await self._dtmf_turn(self.buttons[index].title, keys=digit, payload=self.buttons[index].payload)
                 return
             if digit == "0":
-                await self._dtmf_turn("转人工")
+                await self._dtmf_turn("转人工", keys=digit)
                 return
         self._digits += digit
         if self._digit_task is not None:
@@ -228,9 +243,11 @@ class TurnManager(Processor):
         digits, self._digits = self._digits, ""
         if not digits:
             return
-        await self._dtmf_turn("转人工" if digits == "0" else digits)
+        await self._dtmf_turn("转人工" if digits == "0" else digits, keys=digits)
 
-    async def _dtmf_turn(self, text: str, *, payload: str | None = None) -> None:
+    async def _dtmf_turn(self, text: str, *, keys: str, payload: str | None = None) -> None:
+        if self.line is not None:
+            self.line.post("keypad", digits=keys)
         self._turn += 1
         self.state.timings[self._turn] = TurnTiming(self._turn, "dtmf", final_text=time.monotonic())
         self.state.transcript.append(("caller", f"[按键] {text}"))
@@ -243,6 +260,9 @@ class TurnManager(Processor):
             async with self._hub_lock:
                 if self.ending:
                     return
+                if self.line is not None:
+                    # the greeting and keys pressed go into the transcript before this turn
+                    await self.line.drain(5.0)
                 try:
                     resp = await self.hub.send(self.state.conversation_id, text, self.state.caller_number,
                                                payload=payload)
@@ -262,6 +282,7 @@ class TurnManager(Processor):
                         self.buttons = reply.buttons
                     if reply.text:
                         texts.append(reply.text)
+                from_hub = len(texts)
                 if self.buttons:
                     keys = "，".join(f"{b.title}请按{i}" for i, b in enumerate(self.buttons, 1))
                     texts.append(f"{self.prompts.choice_intro}{keys}。")
@@ -285,12 +306,13 @@ class TurnManager(Processor):
                     self.holding_since = None  # handed back to the bot
                 if not texts:
                     return
-                speech = "".join(t if t.endswith(("。", "！", "？", "!", "?", ".")) else t + "。" for t in texts)
+                speech = _sentences(texts)
                 if end_reason is None:
                     self.last_prompt = speech
                 else:
                     self.ending = True
-                await self._say(speech, source=source, end_reason=end_reason, turn=turn)
+                await self._say(speech, source=source, end_reason=end_reason, turn=turn,
+                                record=_sentences(texts[from_hub:]))
         finally:
             self._hub_busy -= 1
             self.state.last_activity = time.monotonic()
@@ -326,6 +348,8 @@ class TurnManager(Processor):
                 continue
             self.no_input_count += 1
             self.state.last_activity = now
+            if self.line is not None:
+                self.line.post("silence", seconds=self.no_input_timeout)
             if self.no_input_count >= 3:
                 self.ending = True
                 await self._say(self.prompts.no_input_bye, source="no_input", end_reason="no_input", cache=True)

@@ -174,7 +174,34 @@ class Baresip:
         return f"<sip:{self.user}@127.0.0.1>;regint=0"
 
     def start(self, dial: str | None = None, *, seconds: int = 280) -> None:
-        """Start baresip with its config; dial `dial` at once, or wait for calls when None."""
+        """Start baresip with its config; dial `dial` at once, or wait for calls when None.
+
+        The ports were only free when picked: if another socket took one since, baresip carries on
+        without that module (a console that never hears `/sndcode`, the old flaky transfer test).
+        So it starts idle, is checked, is restarted on fresh ports if needed, and dials after.
+        """
+        for _attempt in range(5):
+            self._launch(seconds)
+            if self._ready_with_own_ports():
+                break
+            _stop(self.proc)
+            self.sip_port, self.cons_port = free_udp_port(), free_udp_port()
+        else:
+            raise RuntimeError(f"baresip could not bind its ports:\n{self.log()[-2000:]}")
+        if dial:
+            self.command(f"/dial {dial}")
+
+    def _ready_with_own_ports(self, timeout: float = 30.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while "baresip is ready" not in self.log():
+            if self.proc is not None and self.proc.poll() is not None:
+                return False
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"baresip never became ready:\n{self.log()[-2000:]}")
+            time.sleep(0.05)
+        return "Address already in use" not in self.log()
+
+    def _launch(self, seconds: int) -> None:
         binary = require("baresip")
         (self.dir / "accounts").write_text(self.account() + "\n")
         (self.dir / "config").write_text(
@@ -198,8 +225,6 @@ class Baresip:
             ])
         )
         args = [binary, "-f", str(self.dir), "-t", str(seconds)]
-        if dial:
-            args[3:3] = ["-e", f"/dial {dial}"]
         self.proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -120,7 +120,12 @@ def test_one_way_audio_gets_a_message_and_a_bye(gateway_settings: Settings, asr_
         assert record.end_reason == "one_way_audio"
         assert "听不到您的声音" in record.transcript[-1][1]
         assert call.end_reason == "remote hangup"
-        assert hub.messages == [] and hub.closes == []  # the caller never got a word in: nothing to keep
+        # The caller never got a word in, yet the call is on record from the first ring, and closed.
+        cid = record.conversation_id
+        assert hub.messages == []
+        assert hub.kinds()[:3] == ["call_started", "prompt", "prompt"] and hub.events[0]["caller_number"]
+        assert hub.events[-1] == {**hub.events[-1], "kind": "prompt", "text": record.transcript[-1][1]}
+        assert hub.closes == [{"conversation_id": cid, "reason": "one_way_audio"}]
 
     run(scenario)
 
