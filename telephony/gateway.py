@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 # End reasons of the bot side mapped to the hub's close reasons (None: leave it open for staff).
 CLOSE_FOR = {"completed": None, "no_input": "no_input", "one_way_audio": "one_way_audio",
              "handoff": None, "hub_error": None, "max_duration": "completed",
-             "transferred": None, "bridged": None, "transfer_failed": None}
+             "transferred": None, "bridged": None, "transfer_failed": None,
+             "callback": None}  # a callback request waits for staff with its conversation
 
 
 @dataclasses.dataclass

@@ -39,12 +39,18 @@ class Prompts:
     transferring: str = "正在为您转接工作人员，请稍候。"
     goodbye: str = "感谢您的来电，再见。"
     choice_intro: str = "请说出您的选择，或者按键："
+    # A caller silent through the greeting and two prompts: asked once more, then offered a person
+    # or a callback (and listed for agents: a frightened caller may not be able to speak).
+    still_there: str = "您好，您还在听吗？有什么需要，请直接跟我说，我在听。"
+    silent_offer: str = "如果您现在不方便说话，请按0，由工作人员来接听；按1，由工作人员稍后给您回电。您也可以不挂机，继续等候。"
+    callback_bye: str = "好的，工作人员会尽快给您回电，请保持电话畅通。感谢您的来电，再见。"
+    silent_bye: str = "由于长时间没有听到您的声音，本次通话先结束，工作人员稍后会给您回电。感谢您的来电，再见。"
 
     def fixed(self) -> list[str]:
         """Prompts rendered into the cache when the gateway starts."""
         return [self.notice, self.greeting, self.reprompt, self.keypad_offer, self.number_hint, self.no_input_bye,
                 self.one_way_bye, self.hub_down, self.handoff, self.goodbye, self.choice_intro, self.hold,
-                self.transferring]
+                self.transferring, self.still_there, self.silent_offer, self.callback_bye, self.silent_bye]
 
 
 # Ways callers say yes/no and the satisfaction levels, for matching speech to button titles.
@@ -125,6 +131,7 @@ class TurnManager(Processor):
         self.buttons: list[Button] = []
         self.last_prompt = ""
         self.no_input_count = 0
+        self.silent_offered = False  # the silent caller has been offered a person or a callback
         self.conversation_started = False
         self.hub_mode = "bot"
         self.ending = False
@@ -157,6 +164,7 @@ class TurnManager(Processor):
         elif isinstance(frame, FinalText):
             if frame.text and not self.ending:
                 self.no_input_count = 0
+                self.silent_offered = False
                 self._turn += 1
                 timing = TurnTiming(self._turn, "speech", speech_end=frame.speech_end, final_text=time.monotonic())
                 self.state.timings[self._turn] = timing
@@ -218,6 +226,9 @@ class TurnManager(Processor):
         if digit == "#":
             await self._submit_digits()
             return
+        if digit == "1" and self.silent_offered and not self._digits and not self.buttons:
+            await self._call_me_back(keys=digit)
+            return
         if not self._digits and self.buttons:
             index = int(digit) - 1 if digit.isdigit() else -1
             if 0 <= index < len(self.buttons):
@@ -252,6 +263,28 @@ class TurnManager(Processor):
         self.state.timings[self._turn] = TurnTiming(self._turn, "dtmf", final_text=time.monotonic())
         self.state.transcript.append(("caller", f"[按键] {text}"))
         self._spawn(self._exchange(text, payload=payload, source="dtmf", turn=self._turn))
+
+    async def _hold_message(self) -> str:
+        """The county's hold message with the caller's place in the agents' queue, when known."""
+        place = await self.hub.queue_place(self.state.conversation_id) if self.line is not None else None
+        position = (place or {}).get("position")
+        if isinstance(position, int) and position > 1:
+            return f"{self.prompts.hold}您前面还有{position - 1}位来电者在等候，请耐心等待。"
+        if position == 1:
+            return f"{self.prompts.hold}下一位就是您，请稍候。"
+        return self.prompts.hold
+
+    async def _call_me_back(self, *, keys: str | None = None) -> None:
+        """The caller chose (or, silent to the end, is given) a callback from staff."""
+        self.ending = True
+        if self.line is not None:
+            if keys:
+                self.line.post("keypad", digits=keys)
+            self.line.post("callback")
+        if keys:
+            await self._say(self.prompts.callback_bye, source="dtmf", end_reason="callback", cache=True)
+        else:
+            await self._say(self.prompts.silent_bye, source="no_input", end_reason="no_input", cache=True)
 
     # -- the hub ---------------------------------------------------------------------------------
     async def _exchange(self, text: str, *, source: str, turn: int, payload: str | None = None) -> None:
@@ -332,13 +365,15 @@ class TurnManager(Processor):
             if self.holding_since is not None:
                 if now - self.holding_since > self.hold_seconds:
                     self.ending = True
+                    if self.silent_offered and self.line is not None and self.state.caller_number:
+                        self.line.post("callback")  # the handoff prompt promises a call back: keep it
                     await self._say(self.prompts.handoff, source="hold_timeout", end_reason="handoff", cache=True)
                     return
                 if self.state.playing() or self.state.in_speech or self._hub_busy:
                     self.state.last_activity = now
                 elif now - self.state.last_activity >= self.hold_reminder:
                     self.state.last_activity = now
-                    await self._say(self.prompts.hold, source="hold", cache=True)
+                    await self._say(await self._hold_message(), source="hold")
                 continue
             busy = self.state.playing() or self.state.in_speech or self._hub_busy or self._digits
             if busy:
@@ -350,9 +385,26 @@ class TurnManager(Processor):
             self.state.last_activity = now
             if self.line is not None:
                 self.line.post("silence", seconds=self.no_input_timeout)
-            if self.no_input_count >= 3:
-                self.ending = True
-                await self._say(self.prompts.no_input_bye, source="no_input", end_reason="no_input", cache=True)
+            if self.no_input_count == 3:
+                await self._say(self.prompts.still_there, source="reprompt", cache=True)
+                continue
+            if self.no_input_count == 4:
+                # Listed for agents now; the caller hears what they can do without speaking.
+                self.silent_offered = True
+                if self.line is not None:
+                    self.line.post("silent_caller")
+                await self._say(self.prompts.silent_offer, source="reprompt", cache=True)
+                continue
+            if self.no_input_count >= 5:
+                if self.hold_seconds > 0 and self.line is not None:
+                    self.holding_since = now  # stays on the line, listed, until an agent takes it
+                    await self._say(await self._hold_message(), source="hold")
+                    continue
+                if self.line is not None and self.state.caller_number:
+                    await self._call_me_back()
+                else:
+                    self.ending = True
+                    await self._say(self.prompts.no_input_bye, source="no_input", end_reason="no_input", cache=True)
                 return
             prompt = self.prompts.reprompt
             if self.no_input_count == 2:
