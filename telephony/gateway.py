@@ -159,8 +159,28 @@ class Gateway:
                 return web.json_response({"detail": str(exc)}, status=409)
             return web.json_response(result, status=200 if result["status"] != "failed" else 502)
 
+        async def say(request: web.Request) -> web.Response:
+            """An agent's typed reply in a voice conversation, spoken to the caller."""
+            if request.headers.get("Authorization") != f"Bearer {self.settings.service_token}":
+                return web.json_response({"detail": "service token required"}, status=401)
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+            text = body.get("text") if isinstance(body, dict) else None
+            if not isinstance(text, str) or not text.strip() or len(text) > 2000:
+                return web.json_response({"detail": "text must be 1-2000 characters"}, status=422)
+            session = self.active.get(request.match_info["cid"])
+            if session is None:
+                return web.json_response({"detail": "no such call"}, status=404)
+            if session.transferring or session.turns.ending:
+                return web.json_response({"detail": "call is ending or transferred"}, status=409)
+            await session.turns.say_for_agent(text.strip())
+            return web.json_response({"status": "speaking"})
+
         app = web.Application()
         app.router.add_get("/health", health)
+        app.router.add_post("/calls/{cid}/say", say)
         app.router.add_post("/calls/{cid}/transfer", transfer)
         self._health = web.AppRunner(app, access_log=None)
         await self._health.setup()
@@ -200,7 +220,7 @@ class CallSession:
             self.state, gateway.hub, prompts=gateway.prompts, gazetteer=gateway.gazetteer,
             start_text=s.start_text, no_input_timeout=s.no_input_timeout, media_timeout=s.media_timeout,
             last_media=lambda: rtp.last_packet_at, use_grammar=s.use_grammar, hold_seconds=s.agent_hold_seconds,
-            line=self.line,
+            line=self.line, filler_after=s.filler_after,
         )
         self.pipeline = Pipeline([
             VadProcessor(self.state, VadConfig(end_silence=s.end_silence)),

@@ -41,6 +41,7 @@ class Prompts:
     choice_intro: str = "请说出您的选择，或者按键："
     # A caller silent through the greeting and two prompts: asked once more, then offered a person
     # or a callback (and listed for agents: a frightened caller may not be able to speak).
+    filler: str = "好的，我记一下。"  # when the hub is slow to answer: no dead air
     still_there: str = "您好，您还在听吗？有什么需要，请直接跟我说，我在听。"
     silent_offer: str = "如果您现在不方便说话，请按0，由工作人员来接听；按1，由工作人员稍后给您回电。您也可以不挂机，继续等候。"
     callback_bye: str = "好的，工作人员会尽快给您回电，请保持电话畅通。感谢您的来电，再见。"
@@ -50,7 +51,7 @@ class Prompts:
         """Prompts rendered into the cache when the gateway starts."""
         return [self.notice, self.greeting, self.reprompt, self.keypad_offer, self.number_hint, self.no_input_bye,
                 self.one_way_bye, self.hub_down, self.handoff, self.goodbye, self.choice_intro, self.hold,
-                self.transferring, self.still_there, self.silent_offer, self.callback_bye, self.silent_bye]
+                self.transferring, self.filler, self.still_there, self.silent_offer, self.callback_bye, self.silent_bye]
 
 
 # Ways callers say yes/no and the satisfaction levels, for matching speech to button titles.
@@ -112,6 +113,7 @@ class TurnManager(Processor):
         hold_seconds: float = 0.0,
         hold_reminder: float = 20.0,
         line: LineLog | None = None,
+        filler_after: float = 0.0,
     ) -> None:
         super().__init__()
         self.state = state
@@ -126,6 +128,8 @@ class TurnManager(Processor):
         self.use_grammar = use_grammar
         self.hold_seconds = hold_seconds
         self.hold_reminder = hold_reminder
+        self.filler_after = filler_after  # >0: a reply slower than this gets the filler first
+        self.fillers = 0
         self.line = line  # line events for the hub's transcript (None: caller turns only)
         self.holding_since: float | None = None  # waiting for an agent to take the call by transfer
         self.buttons: list[Button] = []
@@ -264,6 +268,28 @@ class TurnManager(Processor):
         self.state.transcript.append(("caller", f"[按键] {text}"))
         self._spawn(self._exchange(text, payload=payload, source="dtmf", turn=self._turn))
 
+    def _filler_later(self, turn: int) -> asyncio.Task[None] | None:
+        """Say the filler if the hub has not answered within `filler_after` seconds."""
+        if self.filler_after <= 0:
+            return None
+
+        async def later() -> None:
+            await asyncio.sleep(self.filler_after)
+            if not self.ending and not self.state.playing():
+                self.fillers += 1
+                timing = self.state.timings.get(turn)
+                if timing is not None:
+                    timing.filler = time.monotonic()
+                # its own turn id: the reply's timing still measures the real answer
+                await self._say(self.prompts.filler, source="filler", cache=True)
+
+        return asyncio.create_task(later())
+
+    async def say_for_agent(self, text: str) -> None:
+        """An agent's typed reply, spoken to the caller (the hub already has it in the transcript)."""
+        self.state.last_activity = time.monotonic()
+        await self._say(text, source="agent", record="")
+
     async def _hold_message(self) -> str:
         """The county's hold message with the caller's place in the agents' queue, when known."""
         place = await self.hub.queue_place(self.state.conversation_id) if self.line is not None else None
@@ -296,6 +322,7 @@ class TurnManager(Processor):
                 if self.line is not None:
                     # the greeting and keys pressed go into the transcript before this turn
                     await self.line.drain(5.0)
+                filler = self._filler_later(turn) if source in ("speech", "dtmf") else None
                 try:
                     resp = await self.hub.send(self.state.conversation_id, text, self.state.caller_number,
                                                payload=payload)
@@ -304,6 +331,9 @@ class TurnManager(Processor):
                     self.ending = True
                     await self._say(self.prompts.hub_down, source="error", end_reason="hub_error", cache=True)
                     return
+                finally:
+                    if filler is not None:
+                        filler.cancel()
                 self.conversation_started = True
                 self.hub_mode = resp.mode
                 timing = self.state.timings.setdefault(turn, TurnTiming(turn, source))

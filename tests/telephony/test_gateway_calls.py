@@ -209,3 +209,50 @@ def test_gateway_refuses_to_start_without_a_model(tmp_path: Path) -> None:
                           cwd=Path(__file__).resolve().parents[2])
     assert proc.returncode == 2
     assert "make models" in proc.stderr and "VOSK_MODEL_PATH" in proc.stderr
+
+
+def test_a_slow_hub_gets_the_filler_and_an_agents_text_is_spoken(gateway_settings: Settings,
+                                                                 asr_engine: AsrEngine) -> None:
+    gateway_settings.filler_after = 1.0
+
+    async def scenario() -> None:
+        hub, gateway, caller = await _start(gateway_settings, asr_engine, [lambda t: reply("请问是在哪个镇？")])
+        hub.delay = 4.0  # Rasa and the hub are slow today
+        try:
+            call = await caller.dial(f"sip:12345@127.0.0.1:{gateway.ua.local_port}")
+            assert await caller.wait_voice_after(0, 30)
+            assert await caller.wait_silence(0.8, 60)
+            await caller.say(espeak("안녕하세요 반갑습니다", "ko"))
+            await hub.wait_for(lambda: len(hub.messages) >= 1, 60)
+            session = next(iter(gateway.active.values()))
+            await hub.wait_for(lambda: any("哪个镇" in t for _, t in session.state.transcript), 30)
+            assert await caller.wait_silence(0.8, 60)
+            url = f"http://127.0.0.1:{gateway.health_port}/calls/{session.state.conversation_id}/say"
+            async with httpx.AsyncClient(timeout=30) as client:
+                refused = await client.post(url, json={"text": "您好"})
+                bad = await client.post(url, json={"text": ""}, headers={"Authorization": "Bearer test-service-token"})
+                asked_at = time.monotonic()
+                spoken = await client.post(url, json={"text": "您好，我是坐席，我来帮您登记。"},
+                                           headers={"Authorization": "Bearer test-service-token"})
+            heard_at = await caller.wait_voice_after(asked_at, 30)
+            transcript = list(session.state.transcript)
+            await call.hangup()
+            await _wait_record(gateway)
+        finally:
+            await caller.close()
+            await gateway.stop()
+            await hub.stop()
+        bot = [text for who, text in transcript if who == "bot"]
+        filler = bot.index(gateway.prompts.filler)
+        assert "请问是在哪个镇" in bot[filler + 1]  # the filler first, then the late reply
+        assert gateway.records[0].timings  # the reply's own timing is kept
+        speech_turn = next(t for t in gateway.records[0].timings if t.source == "speech")
+        ms = speech_turn.as_ms()
+        assert ms["perceived_silence_ms"] < ms["total_ms"]  # the filler broke the silence before the reply
+        assert (refused.status_code, bad.status_code, spoken.status_code) == (401, 422, 200)
+        assert heard_at is not None and bot[-1] == "您好，我是坐席，我来帮您登记。"
+        # the agent's words are the hub's already: not posted again as a gateway prompt
+        assert "您好，我是坐席，我来帮您登记。" not in [e.get("text") for e in hub.events]
+        assert [e["text"] for e in hub.events if e["kind"] == "prompt"].count(gateway.prompts.filler) == 1
+
+    run(scenario)
