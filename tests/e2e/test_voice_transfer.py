@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from telephony.asr import AsrEngine
-from telephony.audio import wav_bytes
+from telephony.audio import read_wav, rms, wav_bytes
 from telephony.gateway import Gateway
 from telephony.settings import Settings
 from tests.e2e.conftest import ADMIN_PASSWORD, Stack
@@ -86,6 +86,13 @@ async def _scenario(tmp: Path, stack: Stack) -> None:
             before_takeover = await transcript()
             taken = await api.post(f"/api/v1/console/conversations/{cid}/takeover", headers=agent_headers)
             assert taken.status_code == 200, taken.text
+            # The agent types before transferring: the caller hears it (packets sent = the phone's clock).
+            await until(lambda: not session.state.playing(), 90, "the hold prompt never ended")
+            said_at = session.call.rtp.packets_out
+            typed = await api.post(f"/api/v1/console/conversations/{cid}/messages", headers=agent_headers,
+                                   json={"text": "您好，我是坐席，马上把电话转到我这边。"})
+            await until(lambda: session.state.playing(), 30, "the agent's text was never spoken")
+            await until(lambda: not session.state.playing(), 60, "the agent's text never ended")
             # only the agent holding the conversation may have the call transferred
             refused = await api.post(f"/api/v1/console/conversations/{cid}/transfer", headers=other_headers)
             assert refused.status_code == 409, refused.text
@@ -109,6 +116,11 @@ async def _scenario(tmp: Path, stack: Stack) -> None:
     assert ("bot", settings.greeting or gateway.prompts.greeting) in lines  # what the gateway said itself
     keypad = lines.index(("system", "（来电者按键：0）"))
     assert lines[keypad + 1] == ("citizen", "转人工")  # the key, then the turn it made
+    assert typed.status_code == 200 and typed.json()["spoken"] is True, typed.text
+    heard, rate = read_wav(sorted(citizen.rec_dir.glob("*-dec.wav"))[0].read_bytes())  # the call with the bot
+    start = said_at * 160 * rate // 8000
+    assert rms(heard[start - rate // 2:start]) < 100  # quiet line before the agent typed
+    assert rms(heard[start:start + 3 * rate]) > 300, "the agent's words were not heard on the phone"
     assert result == {"conversation_id": cid, "target": target, "method": "refer", "status": "completed"}
     assert again.status_code == 409  # the call has left the gateway
     assert gateway.records[0].end_reason == "transferred"
