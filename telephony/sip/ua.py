@@ -531,7 +531,19 @@ class SipUA(asyncio.DatagramProtocol):
             msg.add("Content-Type", content_type)
             msg.body = body
         addr = await self.resolve(call.dialog.next_hop_uri())
-        return await self.request(msg, addr, timeout=timeout)
+        resp = await self.request(msg, addr, timeout=timeout)
+        auth = _answer_challenge(self, resp, method, msg.uri or "")
+        if auth is not None:  # a proxy that challenges in-dialog requests (BYE) too
+            retry = call.dialog.request(method, self)
+            retry.add("Contact", self.contact())
+            for name, value in (headers or {}).items():
+                retry.add(name, value)
+            if body:
+                retry.add("Content-Type", content_type)
+                retry.body = body
+            retry.add(*auth)
+            resp = await self.request(retry, addr, timeout=timeout)
+        return resp
 
     # -- registration --------------------------------------------------------------------------
     async def _register_loop(self) -> None:
@@ -640,6 +652,14 @@ class SipUA(asyncio.DatagramProtocol):
         addr = await self.resolve(target)
         try:
             resp = await self.request(msg, addr, timeout=timeout)
+            auth = _answer_challenge(self, resp, "INVITE", target)
+            if auth is not None:
+                # A trunk's digest challenge (401/407): the same INVITE again, CSeq 2, new branch.
+                msg.set("Via", self.via())
+                msg.set("CSeq", "2 INVITE")
+                msg.add(*auth)
+                dialog.local_cseq = 2
+                resp = await self.request(msg, addr, timeout=timeout)
         except BaseException:
             call._end("invite failed")
             raise
@@ -657,8 +677,12 @@ class SipUA(asyncio.DatagramProtocol):
         dialog.remote_target = NameAddr.parse(contact).uri if contact else target
         dialog.route_set = list(reversed(resp.get_all("Record-Route")))
         ack = dialog.request("ACK", self)
-        ack.set("CSeq", "1 ACK")
-        dialog.local_cseq = 1
+        invite_cseq = msg.cseq[0]
+        ack.set("CSeq", f"{invite_cseq} ACK")
+        for header in ("Authorization", "Proxy-Authorization"):  # the ACK carries the INVITE's credentials
+            if msg.get(header):
+                ack.add(header, msg.get(header) or "")
+        dialog.local_cseq = invite_cseq
         ack_addr = await self.resolve(dialog.next_hop_uri())
         call._ack, call._ack_addr = ack, ack_addr
         self.send(ack, ack_addr)
@@ -667,6 +691,20 @@ class SipUA(asyncio.DatagramProtocol):
         call.confirmed.set()
         rtp.start((answer.address, answer.port))
         return call
+
+
+def _answer_challenge(ua: SipUA, resp: SipMessage, method: str, uri: str) -> tuple[str, str] | None:
+    """The Authorization / Proxy-Authorization header for a 401/407, or None without credentials."""
+    if resp.status not in (401, 407) or not ua.settings.auth_password:
+        return None
+    name = "WWW-Authenticate" if resp.status == 401 else "Proxy-Authenticate"
+    challenge = digest.parse_challenge(resp.get(name) or "")
+    return (
+        "Authorization" if resp.status == 401 else "Proxy-Authorization",
+        digest.authorization(challenge=challenge, method=method, uri=uri,
+                             username=ua.settings.auth_username or ua.settings.user,
+                             password=ua.settings.auth_password),
+    )
 
 
 def _strip_tag(name_addr: str) -> str:

@@ -90,7 +90,10 @@ request_route {{
         if (!save("location")) {{ sl_reply_error(); }}
         exit;
     }}
-    if (is_method("INVITE")) {{ record_route(); }}
+    if (is_method("INVITE")) {{
+        {invite_auth}
+        record_route();
+    }}
     if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
     xlog("L_INFO", "routing $rm for $tu to $ru\\n");
     if (!t_relay()) {{ sl_reply_error(); }}
@@ -98,8 +101,19 @@ request_route {{
 """
 
 
+# A trunk's proxy: every new INVITE must answer a 407 digest challenge (password from the config).
+INVITE_AUTH = """if (!pv_proxy_authenticate("$fd", "{password}", "0")) {{
+            xlog("L_INFO", "challenging INVITE from $fu\\n");
+            proxy_challenge("$fd", "0");
+            exit;
+        }}
+        xlog("L_INFO", "authenticated INVITE from $fu to $tu\\n");
+        consume_credentials();"""
+
+
 class Kamailio:
-    def __init__(self, workdir: Path, *, password: str) -> None:
+    def __init__(self, workdir: Path, *, password: str, challenge_invites: bool = False) -> None:
+        self.challenge_invites = challenge_invites
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.password = password
@@ -114,7 +128,9 @@ class Kamailio:
     def start(self) -> None:
         binary = require("kamailio")
         cfg = self.dir / "kamailio.cfg"
-        cfg.write_text(KAMAILIO_CFG.format(port=self.port, modules=KAMAILIO_MODULES, password=self.password))
+        invite_auth = INVITE_AUTH.format(password=self.password) if self.challenge_invites else ""
+        cfg.write_text(KAMAILIO_CFG.format(port=self.port, modules=KAMAILIO_MODULES, password=self.password,
+                                           invite_auth=invite_auth))
         check = subprocess.run([binary, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
             raise RuntimeError(f"kamailio rejected its config:\n{check.stderr[-2000:]}")
