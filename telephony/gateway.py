@@ -87,6 +87,7 @@ class Gateway:
                 registrar=settings.sip_registrar, auth_username=settings.sip_username,
                 auth_password=settings.sip_password, domain=settings.sip_domain,
                 register_expires=settings.sip_register_expires, busy_status=settings.busy_status,
+                keepalive_target=settings.sip_keepalive_target, keepalive_seconds=settings.sip_keepalive_seconds,
             ),
             on_incoming=self._on_call,
         )
@@ -134,6 +135,7 @@ class Gateway:
                 "model": str(self.asr.model_path) if self.asr else None,
                 "registered": self.ua.registered.is_set() if self.settings.sip_registrar else None,
                 "sip_port": self.ua.local_port,
+                "trunk_alive": self.ua.trunk_alive,
             })
 
         async def transfer(request: web.Request) -> web.Response:

@@ -148,6 +148,8 @@ class UASettings:
     register_expires: int = 300
     answer_delay: float = 0.0
     busy_status: int = 486
+    keepalive_target: str | None = None  # e.g. the trunk's "sip:trunk.example.org:5060"
+    keepalive_seconds: float = 30.0
 
 
 class SipUA(asyncio.DatagramProtocol):
@@ -169,6 +171,7 @@ class SipUA(asyncio.DatagramProtocol):
         self._acked: set[str] = set()
         self._tasks: set[asyncio.Task[object]] = set()
         self.registered = asyncio.Event()
+        self.trunk_alive: bool | None = None  # answer to the last OPTIONS keep-alive (None: not probing)
         self.register_error: str | None = None
         self.local_port = settings.bind_port
         self.host = settings.public_host or settings.bind_host
@@ -183,6 +186,8 @@ class SipUA(asyncio.DatagramProtocol):
             self.host = _guess_local_ip(self.settings.registrar)
         if self.settings.registrar:
             self._spawn(self._register_loop())
+        if self.settings.keepalive_target:
+            self._spawn(self._keepalive_loop(self.settings.keepalive_target))
         log.info("SIP UA listening on %s:%s (advertised %s)", self.settings.bind_host, self.local_port, self.host)
 
     async def stop(self) -> None:
@@ -544,6 +549,30 @@ class SipUA(asyncio.DatagramProtocol):
             retry.add(*auth)
             resp = await self.request(retry, addr, timeout=timeout)
         return resp
+
+    # -- OPTIONS keep-alive ----------------------------------------------------------------------
+    async def _keepalive_loop(self, target: str) -> None:
+        """OPTIONS towards the trunk: any answer means it is there (and keeps the NAT binding open)."""
+        while True:
+            msg = SipMessage(method="OPTIONS", uri=target)
+            msg.add("Via", self.via())
+            msg.add("Max-Forwards", "70")
+            msg.add("From", f"<sip:{self.settings.user}@{self.host}>;tag={new_tag()}")
+            msg.add("To", f"<{target}>")
+            msg.add("Call-ID", new_call_id(self.host))
+            msg.add("CSeq", "1 OPTIONS")
+            msg.add("Contact", self.contact())
+            msg.add("User-Agent", USER_AGENT)
+            try:
+                await self.request(msg, await self.resolve(target), timeout=min(self.settings.keepalive_seconds, 8.0))
+                alive = True
+            except (TimeoutError, OSError):
+                alive = False
+            if alive != self.trunk_alive:
+                log.log(logging.INFO if alive else logging.WARNING, "trunk %s %s", target,
+                        "answers OPTIONS" if alive else "does not answer OPTIONS")
+            self.trunk_alive = alive
+            await asyncio.sleep(self.settings.keepalive_seconds)
 
     # -- registration --------------------------------------------------------------------------
     async def _register_loop(self) -> None:

@@ -48,3 +48,22 @@ def test_outgoing_invite_answers_the_trunks_digest_challenge(tmp_path: Path) -> 
         assert call.end_reason == "local hangup"
 
     run(scenario, timeout=120)
+
+
+def test_options_keepalive_notices_the_trunk_going_away(tmp_path: Path) -> None:
+    async def scenario() -> tuple[bool | None, bool | None]:
+        kam = Kamailio(tmp_path / "kamailio", password="trunk-pw")
+        kam.start()
+        ua = SipUA(UASettings(bind_host="127.0.0.1", bind_port=0, keepalive_target=kam.uri, keepalive_seconds=0.5))
+        try:
+            await ua.start()
+            await until(lambda: ua.trunk_alive is True, 20, "the trunk never answered OPTIONS")
+            up = ua.trunk_alive
+            kam.stop()
+            await until(lambda: ua.trunk_alive is False, 30, "a silent trunk went unnoticed")
+            return up, ua.trunk_alive
+        finally:
+            await ua.stop()
+            kam.stop()
+
+    assert run(scenario, timeout=90) == (True, False)
