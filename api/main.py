@@ -16,10 +16,10 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from api.auth.throttle import login_throttle
 # issue 14: 数据治理 (analytics) and its page
 from api.analytics.routes import pages as analytics_pages
 from api.analytics.routes import router as analytics_router
+from api.auth.throttle import login_throttle
 from api.callbacks.routes import pages as callback_pages
 from api.callbacks.routes import router as callbacks_router
 from api.console.routes import pages as console_pages
@@ -28,14 +28,15 @@ from api.conversations import rasa_client
 from api.conversations.routes import reset_rate_limits, retry_pending_forever
 from api.conversations.routes import router as conversations_router
 from api.conversations.routes import ws_router as chat_socket_router
+from api.conversations.voice_routes import router as voice_router
 from api.core.db import run_migrations, session_factory
 from api.core.http import BodyLimit, SecurityHeaders, install_log_redaction
 from api.core.settings import get_settings
 from api.knowledge.routes import router as knowledge_router
+from api.online.routes import router as online_router  # issue 14: 网络渠道 import
 from api.privacy.policy import retention_policy
 from api.privacy.routes import router as privacy_router
 from api.privacy.service import purge_forever
-from api.online.routes import router as online_router  # issue 14: 网络渠道 import
 from api.routing import get_classifier
 from api.scheduler.startup import back_office_routers, start_back_office, stop_back_office
 from api.tickets.citizen_routes import router as citizen_tickets_router
@@ -158,6 +159,8 @@ def create_app() -> FastAPI:
     app.include_router(analytics_router)  # issue 14
     app.include_router(analytics_pages)
     app.include_router(online_router)
+    # issue-17: voice line events
+    app.include_router(voice_router)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:

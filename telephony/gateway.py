@@ -16,7 +16,7 @@ from telephony.asr import AsrEngine, resolve_model_path
 from telephony.audio import resample
 from telephony.frames import DTMF, AudioIn, CallStarted, Hangup
 from telephony.gazetteer import Gazetteer
-from telephony.hub import HubClient, HubError
+from telephony.hub import HubClient, HubError, LineLog
 from telephony.outbound import DialFailure, dial
 from telephony.pipeline import AsrProcessor, CallState, Pipeline, Playout, TtsProcessor, TurnTiming, VadProcessor
 from telephony.settings import Settings
@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 # End reasons of the bot side mapped to the hub's close reasons (None: leave it open for staff).
 CLOSE_FOR = {"completed": None, "no_input": "no_input", "one_way_audio": "one_way_audio",
              "handoff": None, "hub_error": None, "max_duration": "completed",
-             "transferred": None, "bridged": None, "transfer_failed": None}
+             "transferred": None, "bridged": None, "transfer_failed": None,
+             "callback": None}  # a callback request waits for staff with its conversation
 
 
 @dataclasses.dataclass
@@ -86,6 +87,7 @@ class Gateway:
                 registrar=settings.sip_registrar, auth_username=settings.sip_username,
                 auth_password=settings.sip_password, domain=settings.sip_domain,
                 register_expires=settings.sip_register_expires, busy_status=settings.busy_status,
+                keepalive_target=settings.sip_keepalive_target, keepalive_seconds=settings.sip_keepalive_seconds,
             ),
             on_incoming=self._on_call,
         )
@@ -133,6 +135,7 @@ class Gateway:
                 "model": str(self.asr.model_path) if self.asr else None,
                 "registered": self.ua.registered.is_set() if self.settings.sip_registrar else None,
                 "sip_port": self.ua.local_port,
+                "trunk_alive": self.ua.trunk_alive,
             })
 
         async def transfer(request: web.Request) -> web.Response:
@@ -158,8 +161,28 @@ class Gateway:
                 return web.json_response({"detail": str(exc)}, status=409)
             return web.json_response(result, status=200 if result["status"] != "failed" else 502)
 
+        async def say(request: web.Request) -> web.Response:
+            """An agent's typed reply in a voice conversation, spoken to the caller."""
+            if request.headers.get("Authorization") != f"Bearer {self.settings.service_token}":
+                return web.json_response({"detail": "service token required"}, status=401)
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+            text = body.get("text") if isinstance(body, dict) else None
+            if not isinstance(text, str) or not text.strip() or len(text) > 2000:
+                return web.json_response({"detail": "text must be 1-2000 characters"}, status=422)
+            session = self.active.get(request.match_info["cid"])
+            if session is None:
+                return web.json_response({"detail": "no such call"}, status=404)
+            if session.transferring or session.turns.ending:
+                return web.json_response({"detail": "call is ending or transferred"}, status=409)
+            await session.turns.say_for_agent(text.strip())
+            return web.json_response({"status": "speaking"})
+
         app = web.Application()
         app.router.add_get("/health", health)
+        app.router.add_post("/calls/{cid}/say", say)
         app.router.add_post("/calls/{cid}/transfer", transfer)
         self._health = web.AppRunner(app, access_log=None)
         await self._health.setup()
@@ -194,10 +217,12 @@ class CallSession:
         self.state.playing = lambda: rtp.playing
         self.playout = Playout(self.state, rtp.enqueue, rtp.flush, lambda: rtp.queued_seconds)
         rtp.on_frame_sent = self.playout.frame_sent
+        self.line = LineLog(gateway.hub, self.state.conversation_id)
         self.turns = TurnManager(
             self.state, gateway.hub, prompts=gateway.prompts, gazetteer=gateway.gazetteer,
             start_text=s.start_text, no_input_timeout=s.no_input_timeout, media_timeout=s.media_timeout,
             last_media=lambda: rtp.last_packet_at, use_grammar=s.use_grammar, hold_seconds=s.agent_hold_seconds,
+            line=self.line, filler_after=s.filler_after,
         )
         self.pipeline = Pipeline([
             VadProcessor(self.state, VadConfig(end_silence=s.end_silence)),
@@ -245,6 +270,7 @@ class CallSession:
                 close = None  # nothing open at the hub to keep (or already closed by the bot)
             if self.transferring:
                 close = None  # the agent who asked for the transfer closes the conversation
+            await self.line.close()  # the last prompts reach the transcript before it is closed
             if close and self.turns.conversation_started:
                 try:
                     await self.gw.hub.close(state.conversation_id, close)
@@ -255,6 +281,7 @@ class CallSession:
         finally:
             hung_up.cancel()
             await self.pipeline.stop()
+            await self.line.close(timeout=1.0)
             if call.state != "ended":
                 await call.hangup("cleanup")
             self.record.timings = list(state.completed_timings)

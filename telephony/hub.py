@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
+import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
+
+log = logging.getLogger(__name__)
 
 CLOSE_REASONS = ("caller_hangup", "completed", "no_input", "one_way_audio")
 
 
 class HubError(RuntimeError):
     pass
+
+
+class HubRejected(HubError):
+    """A 4xx: the request itself is wrong, so retrying it cannot help."""
 
 
 @dataclass
@@ -92,6 +103,34 @@ class HubClient:
             last = HubError(f"hub answered {resp.status_code}")
         raise HubError(f"close failed: {last}")
 
+    async def voice_event(self, conversation_id: str, kind: str, *, event_id: str, **fields: Any) -> dict[str, Any]:
+        """A line event (call answered, a prompt the gateway spoke, silence, keys pressed); the hub
+        stores each event id once, so retrying is safe. Returns the conversation's state."""
+        body = {"event_id": event_id, "kind": kind, **{k: v for k, v in fields.items() if v is not None}}
+        url = f"/api/v1/conversations/{conversation_id}/voice-events"
+        last: Exception | None = None
+        for _attempt in range(3):
+            try:
+                resp = await self._client.post(url, json=body)
+            except httpx.TransportError as exc:
+                last = exc
+                continue
+            if resp.status_code >= 500:
+                last = HubError(f"hub answered {resp.status_code}")
+                continue
+            if resp.status_code >= 400:
+                raise HubRejected(f"hub rejected voice event: {resp.status_code} {resp.text[:200]}")
+            return dict(resp.json())
+        raise HubError(f"hub unreachable: {last}")
+
+    async def queue_place(self, conversation_id: str) -> dict[str, Any] | None:
+        """The caller's place in the agents' queue, or None when the hub cannot tell."""
+        try:
+            resp = await self._client.get(f"/api/v1/conversations/{conversation_id}/queue")
+        except httpx.TransportError:
+            return None
+        return dict(resp.json()) if resp.status_code == 200 else None
+
     async def health(self) -> bool:
         try:
             return (await self._client.get("/health")).status_code == 200
@@ -100,3 +139,63 @@ class HubClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class LineLog:
+    """One call's line events, posted to the hub in order by a single task.
+
+    Posting never holds up the audio: `post` only queues. An event the hub cannot take yet stays
+    at the head of the queue and is retried (nothing said on the line is dropped while the call
+    lasts); `drain` waits until everything queued so far is stored, so the caller's first turn
+    lands after the greeting in the transcript.
+    """
+
+    RETRY_SECONDS = 2.0
+
+    def __init__(self, hub: HubClient, conversation_id: str) -> None:
+        self.hub = hub
+        self.conversation_id = conversation_id
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self._ids = itertools.count(1)
+        self._task: asyncio.Task[None] | None = None
+        self.stored = 0
+        self.state: dict[str, Any] = {}  # the hub's answer to the last stored event (mode, agent)
+        self.on_state: Any = None  # called with that answer
+
+    def post(self, kind: str, **fields: Any) -> None:
+        self._queue.put_nowait((kind, {"event_id": f"{self.conversation_id[-40:]}-{next(self._ids)}", **fields}))
+        if self._task is None:
+            self._task = asyncio.create_task(self._work())
+
+    async def _work(self) -> None:
+        while True:
+            kind, fields = await self._queue.get()
+            while True:
+                try:
+                    self.state = await self.hub.voice_event(self.conversation_id, kind, **fields)
+                    self.stored += 1
+                    if self.on_state is not None:
+                        self.on_state(self.state)
+                    break
+                except HubRejected as exc:
+                    log.error("[%s] hub refused %s event: %s", self.conversation_id, kind, exc)
+                    break
+                except HubError as exc:
+                    log.warning("[%s] %s event not stored yet: %s", self.conversation_id, kind, exc)
+                    await asyncio.sleep(self.RETRY_SECONDS)
+            self._queue.task_done()
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until every queued event is stored; False if that takes longer than `timeout`."""
+        try:
+            await asyncio.wait_for(self._queue.join(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    async def close(self, timeout: float = 5.0) -> None:
+        await self.drain(timeout)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

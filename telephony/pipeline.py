@@ -48,6 +48,7 @@ class TurnTiming:
     final_text: float | None = None
     bot_reply: float | None = None
     first_audio: float | None = None
+    filler: float | None = None  # when the filler started (a slow hub), if it was needed
     tts_engine: str = ""
     tts_cached: bool = False
 
@@ -61,6 +62,9 @@ class TurnTiming:
             "hub_ms": d(self.final_text, self.bot_reply),
             "tts_and_send_ms": d(self.bot_reply, self.first_audio),
             "total_ms": d(origin, self.first_audio),
+            # what the caller waits in silence: until the filler (a slow hub) or the reply itself
+            "perceived_silence_ms": d(origin, min(t for t in (self.filler, self.first_audio) if t is not None)
+                                      if self.first_audio is not None else None),
         }
 
 

@@ -93,7 +93,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self._ts = secrets.randbits(32)
         self._queue: collections.deque[tuple[np.ndarray, object]] = collections.deque()
         self._sender: asyncio.Task[None] | None = None
-        self._last_event_ts: int | None = None
+        self._last_event: tuple[int, str] | None = None
         self._talkspurt = False
         self.packets_in = 0
         self.packets_out = 0
@@ -125,9 +125,11 @@ class RtpSession(asyncio.DatagramProtocol):
         self.last_packet_at = time.monotonic()
         if self.telephone_event is not None and pkt.payload_type == self.telephone_event:
             parsed = parse_telephone_event(pkt.payload)
-            # One event keeps its RTP timestamp across its packets and the 3 end retransmits.
-            if parsed and pkt.timestamp != self._last_event_ts:
-                self._last_event_ts = pkt.timestamp
+            # One event keeps its RTP timestamp across its packets and the 3 end retransmits; a
+            # sender that starts the next key without advancing the clock still changes the event.
+            if parsed and (pkt.timestamp, parsed[0]) != self._last_event:
+                self._last_event = (pkt.timestamp, parsed[0])
+                log.info("DTMF %s received (RFC 4733, ts %d)", parsed[0], pkt.timestamp)
                 self.on_dtmf(parsed[0])
             return
         if pkt.payload_type == self.payload_type:

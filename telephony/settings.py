@@ -55,6 +55,9 @@ class Settings:
     agent_hold_seconds: float = 0.0  # >0: a caller who asked for a person waits this long for a transfer
     transfer_ring_seconds: float = 30.0
     transfer_refer: bool = True  # False: always bridge (agents on a network the trunk cannot reach)
+    sip_keepalive_target: str | None = None  # OPTIONS towards the trunk every sip_keepalive_seconds
+    sip_keepalive_seconds: float = 30.0
+    filler_after: float = 1.5  # seconds without the hub's reply before "好的，我记一下。" (0: never)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -97,4 +100,7 @@ class Settings:
             agent_hold_seconds=float(_env("VOICE_AGENT_HOLD_SECONDS", "120")),
             transfer_ring_seconds=float(_env("VOICE_TRANSFER_RING_SECONDS", "30")),
             transfer_refer=_env("VOICE_TRANSFER_REFER", "1") not in ("0", "false", "no"),
+            filler_after=float(_env("VOICE_FILLER_AFTER", "1.5")),
+            sip_keepalive_target=_opt("SIP_KEEPALIVE_TARGET"),
+            sip_keepalive_seconds=float(_env("SIP_KEEPALIVE_SECONDS", "30")),
         )

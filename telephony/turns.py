@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from telephony.frames import DTMF, BargeIn, BotText, CallStarted, FinalText, Frame, Hangup, InterimText
 from telephony.gazetteer import Gazetteer
-from telephony.hub import Button, HubClient, HubError
+from telephony.hub import Button, HubClient, HubError, LineLog
 from telephony.pipeline import CallState, Processor, TurnTiming
 from telephony.textnorm import normalize_numbers
 
@@ -39,12 +39,19 @@ class Prompts:
     transferring: str = "正在为您转接工作人员，请稍候。"
     goodbye: str = "感谢您的来电，再见。"
     choice_intro: str = "请说出您的选择，或者按键："
+    # A caller silent through the greeting and two prompts: asked once more, then offered a person
+    # or a callback (and listed for agents: a frightened caller may not be able to speak).
+    filler: str = "好的，我记一下。"  # when the hub is slow to answer: no dead air
+    still_there: str = "您好，您还在听吗？有什么需要，请直接跟我说，我在听。"
+    silent_offer: str = "如果您现在不方便说话，请按0，由工作人员来接听；按1，由工作人员稍后给您回电。您也可以不挂机，继续等候。"
+    callback_bye: str = "好的，工作人员会尽快给您回电，请保持电话畅通。感谢您的来电，再见。"
+    silent_bye: str = "由于长时间没有听到您的声音，本次通话先结束，工作人员稍后会给您回电。感谢您的来电，再见。"
 
     def fixed(self) -> list[str]:
         """Prompts rendered into the cache when the gateway starts."""
         return [self.notice, self.greeting, self.reprompt, self.keypad_offer, self.number_hint, self.no_input_bye,
                 self.one_way_bye, self.hub_down, self.handoff, self.goodbye, self.choice_intro, self.hold,
-                self.transferring]
+                self.transferring, self.filler, self.still_there, self.silent_offer, self.callback_bye, self.silent_bye]
 
 
 # Ways callers say yes/no and the satisfaction levels, for matching speech to button titles.
@@ -85,6 +92,10 @@ def match_button(text: str, buttons: list[Button]) -> Button | None:
     return None
 
 
+def _sentences(texts: list[str]) -> str:
+    return "".join(t if t.endswith(("。", "！", "？", "!", "?", ".")) else t + "。" for t in texts)
+
+
 class TurnManager(Processor):
     def __init__(
         self,
@@ -101,6 +112,8 @@ class TurnManager(Processor):
         use_grammar: bool = True,
         hold_seconds: float = 0.0,
         hold_reminder: float = 20.0,
+        line: LineLog | None = None,
+        filler_after: float = 0.0,
     ) -> None:
         super().__init__()
         self.state = state
@@ -115,10 +128,14 @@ class TurnManager(Processor):
         self.use_grammar = use_grammar
         self.hold_seconds = hold_seconds
         self.hold_reminder = hold_reminder
+        self.filler_after = filler_after  # >0: a reply slower than this gets the filler first
+        self.fillers = 0
+        self.line = line  # line events for the hub's transcript (None: caller turns only)
         self.holding_since: float | None = None  # waiting for an agent to take the call by transfer
         self.buttons: list[Button] = []
         self.last_prompt = ""
         self.no_input_count = 0
+        self.silent_offered = False  # the silent caller has been offered a person or a callback
         self.conversation_started = False
         self.hub_mode = "bot"
         self.ending = False
@@ -135,6 +152,10 @@ class TurnManager(Processor):
     async def process(self, frame: Frame) -> None:
         if isinstance(frame, CallStarted):
             self._started_at = time.monotonic()
+            if self.line is not None:
+                # The conversation exists at the hub from the first ring, caller number included.
+                self.line.post("call_started", caller_number=self.state.caller_number)
+                self.conversation_started = True
             await self._say(self.prompts.notice, source="notice", interruptible=False, cache=True)
             if self.start_text:  # a deployment whose bot opens the conversation itself
                 self._turn += 1
@@ -147,6 +168,7 @@ class TurnManager(Processor):
         elif isinstance(frame, FinalText):
             if frame.text and not self.ending:
                 self.no_input_count = 0
+                self.silent_offered = False
                 self._turn += 1
                 timing = TurnTiming(self._turn, "speech", speech_end=frame.speech_end, final_text=time.monotonic())
                 self.state.timings[self._turn] = timing
@@ -168,12 +190,17 @@ class TurnManager(Processor):
         task.add_done_callback(self._tasks.discard)
 
     async def _say(self, text: str, *, source: str, interruptible: bool = True, end_reason: str | None = None,
-                   cache: bool | None = None, turn: int | None = None) -> None:
+                   cache: bool | None = None, turn: int | None = None, record: str | None = None) -> None:
+        """Speak `text`; `record` is the part the gateway says by itself (the hub already has its
+        own replies), logged as a prompt in the hub's transcript. By default all of it."""
         if turn is None:
             self._turn += 1
             turn = self._turn
             self.state.timings[turn] = TurnTiming(turn, source, bot_reply=time.monotonic())
         self.state.transcript.append(("bot", text))
+        record = text if record is None else record
+        if record and self.line is not None:
+            self.line.post("prompt", text=record)
         # A closing message must play out in full, or the call would never reach its BYE.
         await self.push(BotText(text, turn, interruptible and end_reason is None, end_reason, cache))
 
@@ -203,13 +230,16 @@ class TurnManager(Processor):
         if digit == "#":
             await self._submit_digits()
             return
+        if digit == "1" and self.silent_offered and not self._digits and not self.buttons:
+            await self._call_me_back(keys=digit)
+            return
         if not self._digits and self.buttons:
             index = int(digit) - 1 if digit.isdigit() else -1
             if 0 <= index < len(self.buttons):
-                await self._dtmf_turn(self.buttons[index].title, payload=self.buttons[index].payload)
+                await self._dtmf_turn(self.buttons[index].title, keys=digit, payload=self.buttons[index].payload)
                 return
             if digit == "0":
-                await self._dtmf_turn("转人工")
+                await self._dtmf_turn("转人工", keys=digit)
                 return
         self._digits += digit
         if self._digit_task is not None:
@@ -228,13 +258,59 @@ class TurnManager(Processor):
         digits, self._digits = self._digits, ""
         if not digits:
             return
-        await self._dtmf_turn("转人工" if digits == "0" else digits)
+        await self._dtmf_turn("转人工" if digits == "0" else digits, keys=digits)
 
-    async def _dtmf_turn(self, text: str, *, payload: str | None = None) -> None:
+    async def _dtmf_turn(self, text: str, *, keys: str, payload: str | None = None) -> None:
+        if self.line is not None:
+            self.line.post("keypad", digits=keys)
         self._turn += 1
         self.state.timings[self._turn] = TurnTiming(self._turn, "dtmf", final_text=time.monotonic())
         self.state.transcript.append(("caller", f"[按键] {text}"))
         self._spawn(self._exchange(text, payload=payload, source="dtmf", turn=self._turn))
+
+    def _filler_later(self, turn: int) -> asyncio.Task[None] | None:
+        """Say the filler if the hub has not answered within `filler_after` seconds."""
+        if self.filler_after <= 0:
+            return None
+
+        async def later() -> None:
+            await asyncio.sleep(self.filler_after)
+            if not self.ending and not self.state.playing():
+                self.fillers += 1
+                timing = self.state.timings.get(turn)
+                if timing is not None:
+                    timing.filler = time.monotonic()
+                # its own turn id: the reply's timing still measures the real answer
+                await self._say(self.prompts.filler, source="filler", cache=True)
+
+        return asyncio.create_task(later())
+
+    async def say_for_agent(self, text: str) -> None:
+        """An agent's typed reply, spoken to the caller (the hub already has it in the transcript)."""
+        self.state.last_activity = time.monotonic()
+        await self._say(text, source="agent", record="")
+
+    async def _hold_message(self) -> str:
+        """The county's hold message with the caller's place in the agents' queue, when known."""
+        place = await self.hub.queue_place(self.state.conversation_id) if self.line is not None else None
+        position = (place or {}).get("position")
+        if isinstance(position, int) and position > 1:
+            return f"{self.prompts.hold}您前面还有{position - 1}位来电者在等候，请耐心等待。"
+        if position == 1:
+            return f"{self.prompts.hold}下一位就是您，请稍候。"
+        return self.prompts.hold
+
+    async def _call_me_back(self, *, keys: str | None = None) -> None:
+        """The caller chose (or, silent to the end, is given) a callback from staff."""
+        self.ending = True
+        if self.line is not None:
+            if keys:
+                self.line.post("keypad", digits=keys)
+            self.line.post("callback")
+        if keys:
+            await self._say(self.prompts.callback_bye, source="dtmf", end_reason="callback", cache=True)
+        else:
+            await self._say(self.prompts.silent_bye, source="no_input", end_reason="no_input", cache=True)
 
     # -- the hub ---------------------------------------------------------------------------------
     async def _exchange(self, text: str, *, source: str, turn: int, payload: str | None = None) -> None:
@@ -243,6 +319,10 @@ class TurnManager(Processor):
             async with self._hub_lock:
                 if self.ending:
                     return
+                if self.line is not None:
+                    # the greeting and keys pressed go into the transcript before this turn
+                    await self.line.drain(5.0)
+                filler = self._filler_later(turn) if source in ("speech", "dtmf") else None
                 try:
                     resp = await self.hub.send(self.state.conversation_id, text, self.state.caller_number,
                                                payload=payload)
@@ -251,6 +331,9 @@ class TurnManager(Processor):
                     self.ending = True
                     await self._say(self.prompts.hub_down, source="error", end_reason="hub_error", cache=True)
                     return
+                finally:
+                    if filler is not None:
+                        filler.cancel()
                 self.conversation_started = True
                 self.hub_mode = resp.mode
                 timing = self.state.timings.setdefault(turn, TurnTiming(turn, source))
@@ -262,6 +345,7 @@ class TurnManager(Processor):
                         self.buttons = reply.buttons
                     if reply.text:
                         texts.append(reply.text)
+                from_hub = len(texts)
                 if self.buttons:
                     keys = "，".join(f"{b.title}请按{i}" for i, b in enumerate(self.buttons, 1))
                     texts.append(f"{self.prompts.choice_intro}{keys}。")
@@ -285,12 +369,13 @@ class TurnManager(Processor):
                     self.holding_since = None  # handed back to the bot
                 if not texts:
                     return
-                speech = "".join(t if t.endswith(("。", "！", "？", "!", "?", ".")) else t + "。" for t in texts)
+                speech = _sentences(texts)
                 if end_reason is None:
                     self.last_prompt = speech
                 else:
                     self.ending = True
-                await self._say(speech, source=source, end_reason=end_reason, turn=turn)
+                await self._say(speech, source=source, end_reason=end_reason, turn=turn,
+                                record=_sentences(texts[from_hub:]))
         finally:
             self._hub_busy -= 1
             self.state.last_activity = time.monotonic()
@@ -310,13 +395,15 @@ class TurnManager(Processor):
             if self.holding_since is not None:
                 if now - self.holding_since > self.hold_seconds:
                     self.ending = True
+                    if self.silent_offered and self.line is not None and self.state.caller_number:
+                        self.line.post("callback")  # the handoff prompt promises a call back: keep it
                     await self._say(self.prompts.handoff, source="hold_timeout", end_reason="handoff", cache=True)
                     return
                 if self.state.playing() or self.state.in_speech or self._hub_busy:
                     self.state.last_activity = now
                 elif now - self.state.last_activity >= self.hold_reminder:
                     self.state.last_activity = now
-                    await self._say(self.prompts.hold, source="hold", cache=True)
+                    await self._say(await self._hold_message(), source="hold")
                 continue
             busy = self.state.playing() or self.state.in_speech or self._hub_busy or self._digits
             if busy:
@@ -326,9 +413,28 @@ class TurnManager(Processor):
                 continue
             self.no_input_count += 1
             self.state.last_activity = now
-            if self.no_input_count >= 3:
-                self.ending = True
-                await self._say(self.prompts.no_input_bye, source="no_input", end_reason="no_input", cache=True)
+            if self.line is not None:
+                self.line.post("silence", seconds=self.no_input_timeout)
+            if self.no_input_count == 3:
+                await self._say(self.prompts.still_there, source="reprompt", cache=True)
+                continue
+            if self.no_input_count == 4:
+                # Listed for agents now; the caller hears what they can do without speaking.
+                self.silent_offered = True
+                if self.line is not None:
+                    self.line.post("silent_caller")
+                await self._say(self.prompts.silent_offer, source="reprompt", cache=True)
+                continue
+            if self.no_input_count >= 5:
+                if self.hold_seconds > 0 and self.line is not None:
+                    self.holding_since = now  # stays on the line, listed, until an agent takes it
+                    await self._say(await self._hold_message(), source="hold")
+                    continue
+                if self.line is not None and self.state.caller_number:
+                    await self._call_me_back()
+                else:
+                    self.ending = True
+                    await self._say(self.prompts.no_input_bye, source="no_input", end_reason="no_input", cache=True)
                 return
             prompt = self.prompts.reprompt
             if self.no_input_count == 2:

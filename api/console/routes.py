@@ -19,7 +19,7 @@ from api.console import service, voice
 from api.conversations import handoff
 from api.conversations import service as conversations
 from api.conversations.live import CONSOLE, live, message_json
-from api.conversations.models import Conversation
+from api.conversations.models import Channel, Conversation
 from api.conversations.models import Role as MessageRole
 from api.core.db import SessionDep, in_session, session_factory
 from api.core.sockets import first_message_token
@@ -102,6 +102,8 @@ async def agent_message(conversation_id: str, body: AgentText, agent: Agent) -> 
 
     conversation, message = await run_in_threadpool(work)
     await live.publish_messages(conversation_id, [message], conversation.mode)
+    if conversation.channel == Channel.voice:  # a caller on the line hears what the agent typed
+        return {**message_json(message), "spoken": await voice.speak(conversation_id, message.text)}
     return message_json(message)
 
 

@@ -3,6 +3,8 @@ SIP extension by the voice gateway (REFER, or a bridge when the far end cannot t
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 from fastapi import HTTPException, status
 from sqlalchemy.orm import Session
@@ -15,6 +17,8 @@ from api.core.settings import get_settings
 # The gateway answers when the agent's phone has the call: ringing (up to 30 s), possibly twice
 # (REFER refused late, then the bridge), plus the short "please hold" prompt.
 GATEWAY_TIMEOUT = 120.0
+SAY_TIMEOUT = 10.0
+log = logging.getLogger(__name__)
 METHOD_NAMES = {"refer": "REFER 转接", "bridge": "网关桥接"}
 
 
@@ -60,3 +64,18 @@ def record(*, db_session: Session, conversation_id: str, agent: str, target: str
     message = add_message(db_session, conversation, Role.system, text)
     db_session.commit()
     return message
+
+
+async def speak(conversation_id: str, text: str) -> bool:
+    """Have the gateway speak an agent's typed reply to the caller. The message is stored whatever
+    happens here, so a call that has ended or a gateway that is down only means False."""
+    settings = get_settings()
+    url = f"{settings.voice_gateway_url.rstrip('/')}/calls/{conversation_id}/say"
+    try:
+        async with httpx.AsyncClient(timeout=SAY_TIMEOUT) as client:
+            resp = await client.post(url, json={"text": text},
+                                     headers={"Authorization": f"Bearer {settings.service_token}"})
+    except httpx.HTTPError as exc:
+        log.warning("voice gateway could not speak into %s: %s", conversation_id, exc)
+        return False
+    return resp.status_code == 200

@@ -148,6 +148,8 @@ class UASettings:
     register_expires: int = 300
     answer_delay: float = 0.0
     busy_status: int = 486
+    keepalive_target: str | None = None  # e.g. the trunk's "sip:trunk.example.org:5060"
+    keepalive_seconds: float = 30.0
 
 
 class SipUA(asyncio.DatagramProtocol):
@@ -169,6 +171,7 @@ class SipUA(asyncio.DatagramProtocol):
         self._acked: set[str] = set()
         self._tasks: set[asyncio.Task[object]] = set()
         self.registered = asyncio.Event()
+        self.trunk_alive: bool | None = None  # answer to the last OPTIONS keep-alive (None: not probing)
         self.register_error: str | None = None
         self.local_port = settings.bind_port
         self.host = settings.public_host or settings.bind_host
@@ -183,6 +186,8 @@ class SipUA(asyncio.DatagramProtocol):
             self.host = _guess_local_ip(self.settings.registrar)
         if self.settings.registrar:
             self._spawn(self._register_loop())
+        if self.settings.keepalive_target:
+            self._spawn(self._keepalive_loop(self.settings.keepalive_target))
         log.info("SIP UA listening on %s:%s (advertised %s)", self.settings.bind_host, self.local_port, self.host)
 
     async def stop(self) -> None:
@@ -531,7 +536,43 @@ class SipUA(asyncio.DatagramProtocol):
             msg.add("Content-Type", content_type)
             msg.body = body
         addr = await self.resolve(call.dialog.next_hop_uri())
-        return await self.request(msg, addr, timeout=timeout)
+        resp = await self.request(msg, addr, timeout=timeout)
+        auth = _answer_challenge(self, resp, method, msg.uri or "")
+        if auth is not None:  # a proxy that challenges in-dialog requests (BYE) too
+            retry = call.dialog.request(method, self)
+            retry.add("Contact", self.contact())
+            for name, value in (headers or {}).items():
+                retry.add(name, value)
+            if body:
+                retry.add("Content-Type", content_type)
+                retry.body = body
+            retry.add(*auth)
+            resp = await self.request(retry, addr, timeout=timeout)
+        return resp
+
+    # -- OPTIONS keep-alive ----------------------------------------------------------------------
+    async def _keepalive_loop(self, target: str) -> None:
+        """OPTIONS towards the trunk: any answer means it is there (and keeps the NAT binding open)."""
+        while True:
+            msg = SipMessage(method="OPTIONS", uri=target)
+            msg.add("Via", self.via())
+            msg.add("Max-Forwards", "70")
+            msg.add("From", f"<sip:{self.settings.user}@{self.host}>;tag={new_tag()}")
+            msg.add("To", f"<{target}>")
+            msg.add("Call-ID", new_call_id(self.host))
+            msg.add("CSeq", "1 OPTIONS")
+            msg.add("Contact", self.contact())
+            msg.add("User-Agent", USER_AGENT)
+            try:
+                await self.request(msg, await self.resolve(target), timeout=min(self.settings.keepalive_seconds, 8.0))
+                alive = True
+            except (TimeoutError, OSError):
+                alive = False
+            if alive != self.trunk_alive:
+                log.log(logging.INFO if alive else logging.WARNING, "trunk %s %s", target,
+                        "answers OPTIONS" if alive else "does not answer OPTIONS")
+            self.trunk_alive = alive
+            await asyncio.sleep(self.settings.keepalive_seconds)
 
     # -- registration --------------------------------------------------------------------------
     async def _register_loop(self) -> None:
@@ -640,6 +681,14 @@ class SipUA(asyncio.DatagramProtocol):
         addr = await self.resolve(target)
         try:
             resp = await self.request(msg, addr, timeout=timeout)
+            auth = _answer_challenge(self, resp, "INVITE", target)
+            if auth is not None:
+                # A trunk's digest challenge (401/407): the same INVITE again, CSeq 2, new branch.
+                msg.set("Via", self.via())
+                msg.set("CSeq", "2 INVITE")
+                msg.add(*auth)
+                dialog.local_cseq = 2
+                resp = await self.request(msg, addr, timeout=timeout)
         except BaseException:
             call._end("invite failed")
             raise
@@ -657,8 +706,12 @@ class SipUA(asyncio.DatagramProtocol):
         dialog.remote_target = NameAddr.parse(contact).uri if contact else target
         dialog.route_set = list(reversed(resp.get_all("Record-Route")))
         ack = dialog.request("ACK", self)
-        ack.set("CSeq", "1 ACK")
-        dialog.local_cseq = 1
+        invite_cseq = msg.cseq[0]
+        ack.set("CSeq", f"{invite_cseq} ACK")
+        for header in ("Authorization", "Proxy-Authorization"):  # the ACK carries the INVITE's credentials
+            if msg.get(header):
+                ack.add(header, msg.get(header) or "")
+        dialog.local_cseq = invite_cseq
         ack_addr = await self.resolve(dialog.next_hop_uri())
         call._ack, call._ack_addr = ack, ack_addr
         self.send(ack, ack_addr)
@@ -667,6 +720,20 @@ class SipUA(asyncio.DatagramProtocol):
         call.confirmed.set()
         rtp.start((answer.address, answer.port))
         return call
+
+
+def _answer_challenge(ua: SipUA, resp: SipMessage, method: str, uri: str) -> tuple[str, str] | None:
+    """The Authorization / Proxy-Authorization header for a 401/407, or None without credentials."""
+    if resp.status not in (401, 407) or not ua.settings.auth_password:
+        return None
+    name = "WWW-Authenticate" if resp.status == 401 else "Proxy-Authenticate"
+    challenge = digest.parse_challenge(resp.get(name) or "")
+    return (
+        "Authorization" if resp.status == 401 else "Proxy-Authorization",
+        digest.authorization(challenge=challenge, method=method, uri=uri,
+                             username=ua.settings.auth_username or ua.settings.user,
+                             password=ua.settings.auth_password),
+    )
 
 
 def _strip_tag(name_addr: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,7 @@ import numpy as np
 import pytest
 
 from telephony.asr import AsrEngine
-from telephony.audio import wav_bytes
+from telephony.audio import read_wav, rms, wav_bytes
 from telephony.gateway import Gateway
 from telephony.settings import Settings
 from tests.e2e.conftest import ADMIN_PASSWORD, Stack
@@ -31,6 +32,18 @@ from tests.telephony.phones import Phone
 from tests.telephony.test_call_baresip import until
 
 pytestmark = pytest.mark.voice
+
+
+async def until_async(probe: Callable[[], Awaitable[object]], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not await probe():
+        if time.monotonic() > deadline:
+            raise AssertionError(what)
+        await asyncio.sleep(0.3)
+
+
+async def _said(messages: Awaitable[list[dict]], text: str) -> bool:
+    return any(m["role"] == "citizen" and m["text"] == text for m in await messages)
 
 
 async def _scenario(tmp: Path, stack: Stack) -> None:
@@ -57,24 +70,29 @@ async def _scenario(tmp: Path, stack: Stack) -> None:
         citizen.start(f"sip:12345@127.0.0.1:{gateway.ua.local_port}")
         await until(lambda: gateway.active, 30, "the call never reached the gateway")
         cid, session = next(iter(gateway.active.items()))
-        await until(lambda: any(t.source == "greeting" for t in session.state.completed_timings), 60, "no greeting")
-        await until(lambda: not session.state.playing(), 90, "the greeting never ended")
 
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=150) as api:
-            # The caller presses 0 for a person; like a person, presses again if nothing happens.
-            for _ in range(4):
-                citizen.command("/sndcode 0#")
-                deadline = time.monotonic() + 25
-                while time.monotonic() < deadline:
-                    found = await api.get(f"/api/v1/console/conversations/{cid}", headers=agent_headers)
-                    if found.status_code == 200:
-                        break
-                    await asyncio.sleep(0.5)
-                if found.status_code == 200:
-                    break
-            assert found.status_code == 200, "the call's conversation never reached the hub"
+            async def transcript() -> list[dict]:
+                found = await api.get(f"/api/v1/console/conversations/{cid}", headers=agent_headers)
+                return found.json()["messages"] if found.status_code == 200 else []
+
+            # The call is a conversation from the first ring: no word or key needed to reach agents.
+            await until_async(lambda: transcript(), 30, "the answered call never reached the hub")
+            first = (await api.get(f"/api/v1/console/conversations/{cid}", headers=agent_headers)).json()
+            await until(lambda: any(t.source == "greeting" for t in session.state.completed_timings), 60, "no greeting")
+            await until(lambda: not session.state.playing(), 90, "the greeting never ended")
+            citizen.command("/sndcode 0#")  # the caller presses 0 for a person
+            await until_async(lambda: _said(transcript(), "转人工"), 60, "the keypad press never reached the hub")
+            before_takeover = await transcript()
             taken = await api.post(f"/api/v1/console/conversations/{cid}/takeover", headers=agent_headers)
             assert taken.status_code == 200, taken.text
+            # The agent types before transferring: the caller hears it (packets sent = the phone's clock).
+            await until(lambda: not session.state.playing(), 90, "the hold prompt never ended")
+            said_at = session.call.rtp.packets_out
+            typed = await api.post(f"/api/v1/console/conversations/{cid}/messages", headers=agent_headers,
+                                   json={"text": "您好，我是坐席，马上把电话转到我这边。"})
+            await until(lambda: session.state.playing(), 30, "the agent's text was never spoken")
+            await until(lambda: not session.state.playing(), 60, "the agent's text never ended")
             # only the agent holding the conversation may have the call transferred
             refused = await api.post(f"/api/v1/console/conversations/{cid}/transfer", headers=other_headers)
             assert refused.status_code == 409, refused.text
@@ -92,6 +110,17 @@ async def _scenario(tmp: Path, stack: Stack) -> None:
         asr.close()
         kam.stop()
 
+    assert first["caller_number"] == "13805150000" and first["channel"] == "voice"
+    assert (first["messages"][0]["role"], first["messages"][0]["text"]) == ("system", "电话接通。")
+    lines = [(m["role"], m["text"]) for m in before_takeover]
+    assert ("bot", settings.greeting or gateway.prompts.greeting) in lines  # what the gateway said itself
+    keypad = lines.index(("system", "（来电者按键：0）"))
+    assert lines[keypad + 1] == ("citizen", "转人工")  # the key, then the turn it made
+    assert typed.status_code == 200 and typed.json()["spoken"] is True, typed.text
+    heard, rate = read_wav(sorted(citizen.rec_dir.glob("*-dec.wav"))[0].read_bytes())  # the call with the bot
+    start = said_at * 160 * rate // 8000
+    assert rms(heard[start - rate // 2:start]) < 100  # quiet line before the agent typed
+    assert rms(heard[start:start + 3 * rate]) > 300, "the agent's words were not heard on the phone"
     assert result == {"conversation_id": cid, "target": target, "method": "refer", "status": "completed"}
     assert again.status_code == 409  # the call has left the gateway
     assert gateway.records[0].end_reason == "transferred"

@@ -90,7 +90,10 @@ request_route {{
         if (!save("location")) {{ sl_reply_error(); }}
         exit;
     }}
-    if (is_method("INVITE")) {{ record_route(); }}
+    if (is_method("INVITE")) {{
+        {invite_auth}
+        record_route();
+    }}
     if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
     xlog("L_INFO", "routing $rm for $tu to $ru\\n");
     if (!t_relay()) {{ sl_reply_error(); }}
@@ -98,8 +101,19 @@ request_route {{
 """
 
 
+# A trunk's proxy: every new INVITE must answer a 407 digest challenge (password from the config).
+INVITE_AUTH = """if (!pv_proxy_authenticate("$fd", "{password}", "0")) {{
+            xlog("L_INFO", "challenging INVITE from $fu\\n");
+            proxy_challenge("$fd", "0");
+            exit;
+        }}
+        xlog("L_INFO", "authenticated INVITE from $fu to $tu\\n");
+        consume_credentials();"""
+
+
 class Kamailio:
-    def __init__(self, workdir: Path, *, password: str) -> None:
+    def __init__(self, workdir: Path, *, password: str, challenge_invites: bool = False) -> None:
+        self.challenge_invites = challenge_invites
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.password = password
@@ -114,7 +128,9 @@ class Kamailio:
     def start(self) -> None:
         binary = require("kamailio")
         cfg = self.dir / "kamailio.cfg"
-        cfg.write_text(KAMAILIO_CFG.format(port=self.port, modules=KAMAILIO_MODULES, password=self.password))
+        invite_auth = INVITE_AUTH.format(password=self.password) if self.challenge_invites else ""
+        cfg.write_text(KAMAILIO_CFG.format(port=self.port, modules=KAMAILIO_MODULES, password=self.password,
+                                           invite_auth=invite_auth))
         check = subprocess.run([binary, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
             raise RuntimeError(f"kamailio rejected its config:\n{check.stderr[-2000:]}")
@@ -174,7 +190,34 @@ class Baresip:
         return f"<sip:{self.user}@127.0.0.1>;regint=0"
 
     def start(self, dial: str | None = None, *, seconds: int = 280) -> None:
-        """Start baresip with its config; dial `dial` at once, or wait for calls when None."""
+        """Start baresip with its config; dial `dial` at once, or wait for calls when None.
+
+        The ports were only free when picked: if another socket took one since, baresip carries on
+        without that module (a console that never hears `/sndcode`, the old flaky transfer test).
+        So it starts idle, is checked, is restarted on fresh ports if needed, and dials after.
+        """
+        for _attempt in range(5):
+            self._launch(seconds)
+            if self._ready_with_own_ports():
+                break
+            _stop(self.proc)
+            self.sip_port, self.cons_port = free_udp_port(), free_udp_port()
+        else:
+            raise RuntimeError(f"baresip could not bind its ports:\n{self.log()[-2000:]}")
+        if dial:
+            self.command(f"/dial {dial}")
+
+    def _ready_with_own_ports(self, timeout: float = 30.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while "baresip is ready" not in self.log():
+            if self.proc is not None and self.proc.poll() is not None:
+                return False
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"baresip never became ready:\n{self.log()[-2000:]}")
+            time.sleep(0.05)
+        return "Address already in use" not in self.log()
+
+    def _launch(self, seconds: int) -> None:
         binary = require("baresip")
         (self.dir / "accounts").write_text(self.account() + "\n")
         (self.dir / "config").write_text(
@@ -198,8 +241,6 @@ class Baresip:
             ])
         )
         args = [binary, "-f", str(self.dir), "-t", str(seconds)]
-        if dial:
-            args[3:3] = ["-e", f"/dial {dial}"]
         self.proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -18,6 +18,7 @@ from aiohttp import web
 
 CONV_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 Step = Callable[[str], dict[str, Any]]
+VOICE_EVENT_KINDS = ("call_started", "prompt", "silence", "keypad", "silent_caller", "callback")
 
 
 def reply(text: str, *, buttons: list[tuple[str, str]] | None = None, mode: str = "bot",
@@ -38,6 +39,9 @@ class ScriptedHub:
     messages: list[dict[str, Any]] = field(default_factory=list)
     closes: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # voice-events (line events), first of each id
+    queue_position: int = 1
+    mode: str = "bot"  # what voice-events answer (an agent's takeover shows here)
     delay: float = 0.0
     port: int = 0
     _runner: web.AppRunner | None = None
@@ -54,6 +58,8 @@ class ScriptedHub:
         app.router.add_get("/health", self._health)
         app.router.add_post("/api/v1/conversations/{cid}/messages", self._message)
         app.router.add_post("/api/v1/conversations/{cid}/close", self._close)
+        app.router.add_post("/api/v1/conversations/{cid}/voice-events", self._voice_event)
+        app.router.add_get("/api/v1/conversations/{cid}/queue", self._queue)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -89,6 +95,33 @@ class ScriptedHub:
         assert self.changed is not None
         self.changed.set()
         return web.json_response(out)
+
+    async def _voice_event(self, request: web.Request) -> web.Response:
+        cid = request.match_info["cid"]
+        body = await request.json()
+        if not self._auth(request):
+            self.rejected.append("auth")
+            return web.json_response({"detail": "forbidden"}, status=403)
+        if not CONV_ID.match(cid) or not body.get("event_id") or body.get("kind") not in VOICE_EVENT_KINDS:
+            self.rejected.append(f"bad voice event {cid} {body}")
+            return web.json_response({"detail": "bad voice event"}, status=422)
+        known = {e["event_id"] for e in self.events if e["conversation_id"] == cid}
+        if body["event_id"] not in known:
+            self.events.append({"conversation_id": cid, **body})
+        assert self.changed is not None
+        self.changed.set()
+        return web.json_response({"conversation_id": cid, "mode": self.mode, "handoff_requested": False,
+                                  "assigned_agent": None, "recorded": body["event_id"] not in known}, status=201)
+
+    async def _queue(self, request: web.Request) -> web.Response:
+        if not self._auth(request):
+            return web.json_response({"detail": "forbidden"}, status=403)
+        return web.json_response({"conversation_id": request.match_info["cid"], "mode": self.mode, "waiting": True,
+                                  "position": self.queue_position, "queue_length": self.queue_position,
+                                  "agents_available": True})
+
+    def kinds(self) -> list[str]:
+        return [e["kind"] for e in self.events]
 
     async def _close(self, request: web.Request) -> web.Response:
         cid = request.match_info["cid"]

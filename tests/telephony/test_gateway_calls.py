@@ -73,7 +73,8 @@ def test_caller_hangup_mid_intake_keeps_the_draft(gateway_settings: Settings, as
     run(scenario)
 
 
-def test_silence_reprompts_then_offers_keypad_then_ends(gateway_settings: Settings, asr_engine: AsrEngine) -> None:
+def test_a_silent_caller_is_asked_again_offered_a_person_or_a_callback_and_listed(
+        gateway_settings: Settings, asr_engine: AsrEngine) -> None:
     gateway_settings.no_input_timeout = 1.5
 
     async def scenario() -> None:
@@ -83,21 +84,51 @@ def test_silence_reprompts_then_offers_keypad_then_ends(gateway_settings: Settin
             assert await caller.wait_voice_after(0, 30)
             assert await caller.wait_silence(0.8, 60)
             await caller.say(espeak("안녕하세요 반갑습니다", "ko"))  # one answer, then the caller goes quiet
-            await asyncio.wait_for(call.ended.wait(), 120)  # the bot must hang up by itself
+            await asyncio.wait_for(call.ended.wait(), 150)  # the bot must hang up by itself
             await _wait_record(gateway)
         finally:
             await caller.close()
             await gateway.stop()
             await hub.stop()
         record = gateway.records[0]
+        prompts = gateway.prompts
         bot_lines = [text for who, text in record.transcript if who == "bot"]
         assert record.end_reason == "no_input"
         assert call.end_reason == "remote hangup"  # a BYE from the gateway, not a dead channel
         assert any("没有听清" in line and "请问是在哪个镇" in line for line in bot_lines)
         assert any("按0转人工" in line for line in bot_lines), bot_lines
-        assert "长时间没有听到您的声音" in bot_lines[-1]
+        assert bot_lines[-3:] == [prompts.still_there, prompts.silent_offer, prompts.silent_bye]
+        # The hub's transcript has every silence; the caller is listed for agents and called back.
+        kinds = hub.kinds()
+        assert kinds[0] == "call_started" and kinds.count("silence") == 5
+        assert kinds.index("silent_caller") > kinds.index("silence") and "callback" in kinds
+        assert [e["text"] for e in hub.events if e["kind"] == "prompt"][-2:] == [prompts.silent_offer, prompts.silent_bye]
         assert hub.closes == [{"conversation_id": hub.messages[0]["conversation_id"], "reason": "no_input"}]
         assert rms(caller.recording()) > 300
+
+    run(scenario)
+
+
+def test_a_silent_caller_presses_1_for_a_callback(gateway_settings: Settings, asr_engine: AsrEngine) -> None:
+    gateway_settings.no_input_timeout = 1.0
+
+    async def scenario() -> None:
+        hub, gateway, caller = await _start(gateway_settings, asr_engine, [lambda t: reply("请讲。")])
+        try:
+            call = await caller.dial(f"sip:12345@127.0.0.1:{gateway.ua.local_port}")
+            await hub.wait_for(lambda: "silent_caller" in hub.kinds(), 120)  # never a word from the caller
+            caller.dtmf("1")
+            await asyncio.wait_for(call.ended.wait(), 60)
+            await _wait_record(gateway)
+        finally:
+            await caller.close()
+            await gateway.stop()
+            await hub.stop()
+        record = gateway.records[0]
+        assert record.end_reason == "callback"
+        assert record.transcript[-1] == ("bot", gateway.prompts.callback_bye)
+        assert hub.kinds()[-3:] == ["keypad", "callback", "prompt"] and hub.events[-3]["digits"] == "1"
+        assert hub.messages == [] and hub.closes == []  # no turn for Rasa; the callback waits with the conversation
 
     run(scenario)
 
@@ -120,7 +151,12 @@ def test_one_way_audio_gets_a_message_and_a_bye(gateway_settings: Settings, asr_
         assert record.end_reason == "one_way_audio"
         assert "听不到您的声音" in record.transcript[-1][1]
         assert call.end_reason == "remote hangup"
-        assert hub.messages == [] and hub.closes == []  # the caller never got a word in: nothing to keep
+        # The caller never got a word in, yet the call is on record from the first ring, and closed.
+        cid = record.conversation_id
+        assert hub.messages == []
+        assert hub.kinds()[:3] == ["call_started", "prompt", "prompt"] and hub.events[0]["caller_number"]
+        assert hub.events[-1] == {**hub.events[-1], "kind": "prompt", "text": record.transcript[-1][1]}
+        assert hub.closes == [{"conversation_id": cid, "reason": "one_way_audio"}]
 
     run(scenario)
 
@@ -173,3 +209,50 @@ def test_gateway_refuses_to_start_without_a_model(tmp_path: Path) -> None:
                           cwd=Path(__file__).resolve().parents[2])
     assert proc.returncode == 2
     assert "make models" in proc.stderr and "VOSK_MODEL_PATH" in proc.stderr
+
+
+def test_a_slow_hub_gets_the_filler_and_an_agents_text_is_spoken(gateway_settings: Settings,
+                                                                 asr_engine: AsrEngine) -> None:
+    gateway_settings.filler_after = 1.0
+
+    async def scenario() -> None:
+        hub, gateway, caller = await _start(gateway_settings, asr_engine, [lambda t: reply("请问是在哪个镇？")])
+        hub.delay = 4.0  # Rasa and the hub are slow today
+        try:
+            call = await caller.dial(f"sip:12345@127.0.0.1:{gateway.ua.local_port}")
+            assert await caller.wait_voice_after(0, 30)
+            assert await caller.wait_silence(0.8, 60)
+            await caller.say(espeak("안녕하세요 반갑습니다", "ko"))
+            await hub.wait_for(lambda: len(hub.messages) >= 1, 60)
+            session = next(iter(gateway.active.values()))
+            await hub.wait_for(lambda: any("哪个镇" in t for _, t in session.state.transcript), 30)
+            assert await caller.wait_silence(0.8, 60)
+            url = f"http://127.0.0.1:{gateway.health_port}/calls/{session.state.conversation_id}/say"
+            async with httpx.AsyncClient(timeout=30) as client:
+                refused = await client.post(url, json={"text": "您好"})
+                bad = await client.post(url, json={"text": ""}, headers={"Authorization": "Bearer test-service-token"})
+                asked_at = time.monotonic()
+                spoken = await client.post(url, json={"text": "您好，我是坐席，我来帮您登记。"},
+                                           headers={"Authorization": "Bearer test-service-token"})
+            heard_at = await caller.wait_voice_after(asked_at, 30)
+            transcript = list(session.state.transcript)
+            await call.hangup()
+            await _wait_record(gateway)
+        finally:
+            await caller.close()
+            await gateway.stop()
+            await hub.stop()
+        bot = [text for who, text in transcript if who == "bot"]
+        filler = bot.index(gateway.prompts.filler)
+        assert "请问是在哪个镇" in bot[filler + 1]  # the filler first, then the late reply
+        assert gateway.records[0].timings  # the reply's own timing is kept
+        speech_turn = next(t for t in gateway.records[0].timings if t.source == "speech")
+        ms = speech_turn.as_ms()
+        assert ms["perceived_silence_ms"] < ms["total_ms"]  # the filler broke the silence before the reply
+        assert (refused.status_code, bad.status_code, spoken.status_code) == (401, 422, 200)
+        assert heard_at is not None and bot[-1] == "您好，我是坐席，我来帮您登记。"
+        # the agent's words are the hub's already: not posted again as a gateway prompt
+        assert "您好，我是坐席，我来帮您登记。" not in [e.get("text") for e in hub.events]
+        assert [e["text"] for e in hub.events if e["kind"] == "prompt"].count(gateway.prompts.filler) == 1
+
+    run(scenario)
