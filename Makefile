@@ -32,8 +32,12 @@ rasa-test: train    ## Rasa conversation tests (tests/test_stories.yml)
 test-rasa: install  ## unit tests of bot/ and actions/ in the Rasa environment
 	.venv-rasa/bin/python -m pytest -q tests/rasa $(PYTEST_ARGS)
 
-test-py: train      ## API, telephony, end-to-end and browser tests
-	$(PY) -m pytest -q tests --ignore=tests/rasa $(PYTEST_ARGS)
+# The real-time calls (SIP, RTP, Vosk) mostly wait on audio clocks, so they run beside the rest.
+test-py: train      ## API, telephony, end-to-end and browser tests (two pytest processes side by side)
+	@mkdir -p var; $(PY) -m pytest -q tests --ignore=tests/rasa -m "voice or callback" $(PYTEST_ARGS) > var/test-calls.log 2>&1 & calls=$$!; \
+	$(PY) -m pytest -q tests --ignore=tests/rasa -m "not (voice or callback)" $(PYTEST_ARGS); rest=$$?; \
+	wait $$calls; calls_rc=$$?; echo "== calls (voice, callback) tests"; cat var/test-calls.log; \
+	[ $$rest -eq 0 ] && [ $$calls_rc -eq 0 ]
 
 eval: train         ## NLU cross-validation + held-apart set + conversation tests → bench/results/
 	@bash scripts/eval.sh

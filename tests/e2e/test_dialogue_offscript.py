@@ -26,7 +26,7 @@ from tests.e2e.test_intake_conversations import TICKET_NO, Conversation, tickets
 @pytest.fixture(scope="module", autouse=True)
 def warm_up(stack: Stack) -> None:
     for _ in range(5):
-        body = stack.chat(stack.new_conversation_id(), "你好")
+        body = stack.chat(stack.new_conversation(), "你好")
         if any("12345" in r["text"] for r in body["replies"]):
             return
 
@@ -437,7 +437,7 @@ def test_self_harm_with_the_console_open_says_who_is_there(stack: Stack) -> None
     says whichever is true now (api/conversations/duty.py decides, as for every handoff)."""
     c = Citizen(stack)
     with console_connected(stack):
-        probe = stack.new_conversation_id()
+        probe = stack.new_conversation()
         stack.chat(probe, "你好")
         answer = httpx.post(f"{stack.api_url}/api/v1/conversations/{probe}/handoff",
                             json={"reason": "risk", "note": "probe"}, headers=stack.auth, timeout=30)
