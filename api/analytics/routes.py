@@ -20,7 +20,7 @@ from sqlalchemy import select
 from api.analytics import documents, drill, export, hotspots, seasonal, stats, warnings
 from api.analytics.models import EarlyWarning, SourceTask, WarningRule, WorkReminder
 from api.analytics.periods import Period, PeriodError, parse_period
-from api.auth.deps import Principal, PrincipalDep, require_principal
+from api.auth.deps import Principal, PrincipalDep, get_principal, require_principal
 from api.auth.models import Role
 from api.core.db import SessionDep
 from api.core.settings import get_settings
@@ -32,7 +32,8 @@ Editor = Annotated[Principal, Depends(require_principal(*EDIT_ROLES))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
+# Sign-in is checked before the query is validated, so an anonymous caller gets 401, never a 422.
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], dependencies=[Depends(get_principal)])
 pages = APIRouter(include_in_schema=False)
 
 

@@ -19,6 +19,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_staff_page(database: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
     from api.auth.models import User
     from api.auth.security import hash_password
     from tests.support.browser import chromium, screenshot_path
@@ -52,16 +54,16 @@ def test_staff_page(database: str, tmp_path: Path) -> None:
             page.fill("#password", "huifang-2026")
             page.click("#login-form button[type=submit]")
             page.wait_for_selector("#app:not([hidden])")
-            page.wait_for_function("document.querySelector('[data-k=done]').textContent === '2'")
+            expect(page.locator("[data-k=done]")).to_have_text("2")
             assert "已暂停" in page.text_content("#campaign")
             page.click("#resume")
-            page.wait_for_function("document.querySelector('#campaign').textContent.includes('进行中')")
-            page.wait_for_function("document.querySelector('#queue').textContent.includes('待拨打')")
+            expect(page.locator("#campaign")).to_contain_text("进行中")
+            expect(page.locator("#queue")).to_contain_text("待拨打")
             page.wait_for_selector("#stats tr.total")
             assert "50.0%" in page.text_content("#stats tr.total")
             page.select_option("#filters select[name=rating]", "不满意")
             page.click("#filters button[type=submit]")
-            page.wait_for_function("document.querySelectorAll('#results tr').length === 1")
+            expect(page.locator("#results tr")).to_have_count(1)
             assert "噪音还是很大" in page.text_content("#results")
             with page.expect_download() as download:
                 page.click("#export")

@@ -20,7 +20,7 @@ import pytest
 import websockets
 
 from tests.e2e.conftest import Stack
-from tests.e2e.test_intake_conversations import TICKET_NO, Conversation, tickets_for_phone, unique_mobile
+from tests.e2e.test_intake_conversations import TICKET_NO, Conversation, question_of, tickets_for_phone, unique_mobile
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -29,26 +29,6 @@ def warm_up(stack: Stack) -> None:
         body = stack.chat(stack.new_conversation(), "你好")
         if any("12345" in r["text"] for r in body["replies"]):
             return
-
-
-def question_of(text: str) -> str:
-    """Which form question the bot's last message asks (the wordings of bot/replies.py)."""
-    last = text.strip().splitlines()[-1] if text.strip() else ""
-    if "核对" in text or "确认提交" in last:
-        return "read_back"
-    for kind, words in (
-        ("confidential", ("保密",)),
-        ("phone", ("电话", "号码")),
-        ("name", ("称呼", "贵姓")),
-        ("time", ("什么时候", "哪天")),
-        ("detail", ("哪个村（社区）", "具体哪个村", "具体是在")),
-        ("town", ("哪个镇或者街道", "哪个镇或街道")),
-        ("place", ("什么地方", "哪个地方", "地点", "涉及哪个镇", "哪个镇")),
-        ("description", ("具体说", "什么情况", "慢慢说", "照实际情况", "什么事情")),
-    ):
-        if any(w in last for w in words):
-            return kind
-    return "other"
 
 
 class Citizen(Conversation):

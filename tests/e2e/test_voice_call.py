@@ -102,4 +102,4 @@ def test_a_call_is_a_hub_conversation_and_a_hang_up_leaves_a_draft(stack: Stack,
     assert found["closed_reason"] == "caller_hangup"
     assert CALLER in found["draft"]["citizen_text"]
     # A voice transcript carries the caller's number: not readable without the service token.
-    assert httpx.get(f"{stack.api_url}/api/v1/conversations/{conversation_id}", timeout=30).status_code == 403
+    assert httpx.get(f"{stack.api_url}/api/v1/conversations/{conversation_id}", timeout=30).status_code == 401

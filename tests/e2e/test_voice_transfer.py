@@ -141,12 +141,13 @@ def test_transfer_needs_a_voice_conversation_and_an_extension(stack: Stack) -> N
     with_sip = stack.ensure_staff("agent_chat1", "agent", sip_uri="sip:1002@127.0.0.1")
     no_sip = stack.ensure_staff("agent_nosip2", "agent")
     service = {"Authorization": f"Bearer {stack.service_token}"}
+    chat = stack.new_conversation()  # a web chat opens a server-issued session; a call is opened by the gateway
     cases = [
-        (with_sip, {"text": "我要投诉", "channel": "chat"}, {}, "电话"),
-        (no_sip, {"text": "我要投诉", "channel": "voice", "caller_number": "13805150001"}, service, "分机"),
+        (with_sip, chat, {"text": "我要投诉", "channel": "chat"}, stack.citizen_auth(chat), "电话"),
+        (no_sip, stack.new_conversation_id(), {"text": "我要投诉", "channel": "voice", "caller_number": "13805150001"},
+         service, "分机"),
     ]
-    for who, body, auth, reason in cases:
-        conv = stack.new_conversation_id()
+    for who, conv, body, auth, reason in cases:
         sent = httpx.post(f"{stack.api_url}/api/v1/conversations/{conv}/messages", json=body, headers=auth, timeout=60)
         assert sent.status_code == 200, sent.text
         taken = httpx.post(f"{stack.api_url}/api/v1/console/conversations/{conv}/takeover", headers=who, timeout=30)
