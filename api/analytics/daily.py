@@ -23,10 +23,11 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, cast, delete, event, exists, func, insert, inspect, literal, null, or_, select
+from sqlalchemy import String, and_, cast, delete, exists, func, insert, literal, null, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.analytics.changes import LOCK_KEY
 from api.analytics.models import DailyChange, DailyCounts, DailyState
 from api.analytics.periods import Period, local_day
 from api.analytics.stats import (
@@ -39,16 +40,14 @@ from api.analytics.stats import (
     merge_counts,
     raw_counts,
 )
-from api.callbacks.models import CallbackJob
 from api.core.db import utcnow
-from api.tickets.models import Ticket, TicketAssignment
+from api.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
 
 # Dimensions stored per day; category1/category2 and the time units roll up from these.
 STORED = ("day", "channel", "demand_type", "category3", "town", "department", "hour", "enterprise")
 CHUNK_DAYS = 92  # a quarter per pass: PostgreSQL hash-joins the assignments once per pass
-LOCK_KEY = 1214_0014  # PostgreSQL advisory lock: refresh (exclusive) against ticket writers (shared)
 
 
 def _stored(dim: str | None) -> tuple[str, int]:
@@ -227,41 +226,3 @@ def _refresh_range(*, db_session: Session, first: date, last: date, now: datetim
         db_session.execute(insert(DailyCounts), rows[i:i + 5000])
     db_session.execute(delete(DailyChange).where(DailyChange.day >= first, DailyChange.day <= last,
                                                  DailyChange.changed_at < fresh_from))
-
-
-# ---- change markers ------------------------------------------------------------------------------------
-
-def _changed_ticket_ids(session: Session) -> tuple[set[int], list[datetime]]:
-    ids: set[int] = set()
-    moments: list[datetime] = []
-    for obj in [*session.new, *session.dirty, *session.deleted]:
-        if isinstance(obj, Ticket):
-            if obj in session.dirty and not session.is_modified(obj):
-                continue
-            if obj.created_at is not None:
-                moments.append(obj.created_at)
-            history = inspect(obj).attrs.created_at.history
-            moments += [m for m in history.deleted or () if m is not None]  # a moved 受理时间: the old day too
-        elif isinstance(obj, TicketAssignment | CallbackJob):
-            if obj in session.dirty and not session.is_modified(obj):
-                continue
-            if obj.ticket_id is not None:
-                ids.add(obj.ticket_id)
-    return ids, moments
-
-
-@event.listens_for(Session, "after_flush")
-def record_changes(session: Session, _flush_context) -> None:
-    """Mark the Beijing days of the tickets this flush wrote (in the flush's own transaction)."""
-    ids, moments = _changed_ticket_ids(session)
-    if not ids and not moments:
-        return
-    conn = session.connection()
-    if ids:
-        moments += list(conn.execute(select(Ticket.created_at).where(Ticket.id.in_(ids))).scalars())
-    days = {local_day(m) for m in moments if m is not None}
-    if days:
-        if conn.dialect.name == "postgresql":  # held to commit: a refresh waits for this write, or it for the refresh
-            conn.execute(select(func.pg_advisory_xact_lock_shared(LOCK_KEY)))
-        at = utcnow()
-        conn.execute(insert(DailyChange), [{"day": d, "changed_at": at} for d in sorted(days)])
