@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, and_, cast, delete, exists, func, insert, literal, null, or_, select
+from sqlalchemy import String, and_, bindparam, cast, delete, exists, func, insert, literal, null, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -76,16 +77,15 @@ def _key(dim: str, parts: tuple) -> tuple:
     return parts
 
 
-def counts(*, db_session: Session, period: Period, dim: str | None, now: datetime) -> dict[tuple, dict[str, int]]:
-    """stats.raw_counts(period, dim) for every reader who sees all tickets, from the summary where it holds."""
-    stored, width = _stored(dim)
-    keys = [DailyCounts.k1, DailyCounts.k2, DailyCounts.k3][:width]
-    if dim in TIME_UNITS:
-        keys = [cast(DailyCounts.day, String)]
+@lru_cache(maxsize=32)
+def _summary_statement(stored: str, width: int, by_day: bool):
+    """The summary read of one shape, built once (building it costs more than running it); the period
+    and the clock are bound parameters p_start, p_end, p_now."""
+    keys = [cast(DailyCounts.day, String)] if by_day else [DailyCounts.k1, DailyCounts.k2, DailyCounts.k3][:width]
     shown = [k.label(f"c{i}") for i, k in enumerate(keys or [null()])]
     sums = [func.sum(getattr(DailyCounts, f)).label(f) for f in COUNT_FIELDS]
-    in_period = and_(DailyCounts.day >= period.start, DailyCounts.day <= period.end)
-    joined = and_(DailyState.day == DailyCounts.day, _valid(now))
+    in_period = and_(DailyCounts.day >= bindparam("p_start"), DailyCounts.day <= bindparam("p_end"))
+    joined = and_(DailyState.day == DailyCounts.day, _valid(bindparam("p_now")))
     # One statement, one snapshot: the valid days and their sums cannot disagree under a refresh.
     figures = (select(literal("f").label("part"), *shown, *sums).select_from(DailyCounts).join(DailyState, joined)
                .where(DailyCounts.dim == stored, in_period))
@@ -94,9 +94,17 @@ def counts(*, db_session: Session, period: Period, dim: str | None, now: datetim
     days = (select(literal("d").label("part"), cast(DailyCounts.day, String).label("c0"),
                    *[null().label(f"c{i}") for i in range(1, len(shown))], *[literal(0).label(f) for f in COUNT_FIELDS])
             .select_from(DailyCounts).join(DailyState, joined).where(DailyCounts.dim == "day", in_period))
+    return figures.union_all(days)
+
+
+def counts(*, db_session: Session, period: Period, dim: str | None, now: datetime) -> dict[tuple, dict[str, int]]:
+    """stats.raw_counts(period, dim) for every reader who sees all tickets, from the summary where it holds."""
+    stored, width = _stored(dim)
+    statement = _summary_statement(stored, width, dim in TIME_UNITS)
+    params = {"p_start": period.start, "p_end": period.end, "p_now": now}
     out: dict[tuple, dict[str, int]] = {}
     summarised: set[date] = set()
-    for row in db_session.execute(figures.union_all(days)):
+    for row in db_session.execute(statement, params):
         m = row._mapping
         if m["part"] == "d":
             summarised.add(date.fromisoformat(m["c0"]))

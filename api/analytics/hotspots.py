@@ -251,6 +251,7 @@ def find_hotspots(*, db_session: Session, period: Period, principal: Principal |
         vectorizer.fit([d.text for d in docs] + [d.text for d in base_docs])
     except ValueError:  # nothing repeats at all: no topic
         return []
+    # Transformed apart, not fit_transform: one matrix of period + baseline at once doubled the API's peak memory.
     matrix = vectorizer.transform([d.text for d in docs])
     base_matrix = vectorizer.transform([d.text for d in base_docs]) if base_docs else matrix[:0]
     year_matrix = vectorizer.transform([d.text for d in year_docs]) if year_docs else matrix[:0]
