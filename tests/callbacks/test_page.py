@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,8 +16,7 @@ from sqlalchemy import select
 from api.callbacks import service
 from api.callbacks.policy import Outcome
 from api.core import db as core_db
-from tests.callbacks.conftest import SERVICE_TOKEN, make_ticket
-from tests.support.processes import ROOT, Service, free_port
+from tests.callbacks.conftest import api_server, make_ticket
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -36,23 +34,14 @@ def served_page(tmp_path: Path) -> Iterator[Page]:
     with core_db.session_factory()() as s:
         s.add(User(username="zhangli", full_name="张丽", role="agent", password_hash=hash_password("huifang-2026")))
         s.commit()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k.startswith("MINSHENG_")}
-    env.update({"MINSHENG_SERVICE_TOKEN": SERVICE_TOKEN, "MINSHENG_SCHEDULER_INTERVAL_SECONDS": "0"})
-    api = Service("api", [str(ROOT / ".venv/bin/uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
-                  env, tmp_path)
-    try:
-        api.wait_http(f"http://127.0.0.1:{port}/health", timeout=120)
-        with chromium() as browser:
-            page = browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 1100}, locale="en-US")
-            page.goto(f"http://127.0.0.1:{port}/callbacks")
-            page.fill("#username", "zhangli")
-            page.fill("#password", "huifang-2026")
-            page.click("#login-form button[type=submit]")
-            page.wait_for_selector("#app:not([hidden])")
-            yield page
-    finally:
-        api.stop()
+    with api_server(tmp_path) as url, chromium() as browser:
+        page = browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 1100}, locale="en-US")
+        page.goto(f"{url}/callbacks")
+        page.fill("#username", "zhangli")
+        page.fill("#password", "huifang-2026")
+        page.click("#login-form button[type=submit]")
+        page.wait_for_selector("#app:not([hidden])")
+        yield page
 
 
 def test_staff_page(database: str, tmp_path: Path) -> None:

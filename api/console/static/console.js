@@ -64,14 +64,15 @@
     if (conv.conversation_id === selected) li.classList.add("selected");
     const line = el("div", "line1");
     line.append(el("span", "tag", conv.channel === "voice" ? "电话" : "网页"));
-    // Agents recognise a chat by where and what, not by its id (kept whole in the tooltip).
-    const where = el("span", "place", conv.place || "地点未说明");
-    where.title = conv.conversation_id;
-    line.append(where);
+
     if (conv.mode === "agent") line.append(el("span", "tag agent", `坐席 ${conv.assigned_agent}`));
     if (conv.handoff_requested) line.append(el("span", "tag wait", `${reasonLabel[conv.handoff_reason] || "待人工"} · 等待${waited(conv)}`));
     for (const flag of conv.risk_flags || []) line.append(el("span", "tag risk", flag));
     li.append(line);
+    // Agents recognise a chat by where and what, not by its id (kept whole in the tooltip).
+    const where = el("div", "place", conv.place || "地点未说明");
+    where.title = conv.conversation_id;
+    li.append(where);
     if (conv.summary) li.append(el("div", "summary", conv.summary));
     li.append(el("div", "snippet", `${conv.last_intent ? "意图：" + conv.last_intent + " · " : ""}${conv.last_text || ""}`));
     li.addEventListener("click", () => open(conv.conversation_id));
