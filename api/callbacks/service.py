@@ -131,6 +131,7 @@ def sync(*, db_session: Session, now: datetime | None = None, policy: CallbackPo
     for ticket in missing:
         if schedule(db_session=db_session, ticket=ticket, now=now, policy=policy) is not None:
             created += 1
+    _record_hand_ratings(db_session, now, policy)
     # A result recorded just before a crash, never put on the ticket. The grace period keeps this
     # from racing the report that is applying it right now (the ticket's version lock would refuse
     # a second transition anyway).
@@ -155,6 +156,33 @@ def sync(*, db_session: Session, now: datetime | None = None, policy: CallbackPo
     if created or stale:
         log.info("callback sync: %s scheduled, %s manual results, %s cancelled", created, manual, len(stale) - manual)
     return created
+
+
+MANUAL_LOOKBACK = timedelta(days=7)
+
+
+def _record_hand_ratings(db_session: Session, now: datetime, policy: CallbackPolicy) -> None:
+    """A ticket staff closed with a rating before any job was scheduled for that round (closed
+    straight after 审核通过) still had its follow-up: file it as a finished 人工回访 job."""
+    job = aliased(CallbackJob)
+    closed = db_session.scalars(select(Ticket).where(
+        Ticket.status == TicketStatus.closed, Ticket.satisfaction.in_(GOOD), Ticket.closed_at >= now - MANUAL_LOOKBACK,
+        ~exists().where(and_(job.ticket_id == Ticket.id, job.round == func.coalesce(Ticket.rework_count, 0))),
+    ).limit(500)).all()
+    for ticket in closed:
+        record = CallbackJob(
+            ticket_id=ticket.id, ticket_no=ticket.ticket_no, round=ticket.rework_count or 0,
+            department_id=ticket.lead_department, phone=ticket.phone, conversation_id=ticket.conversation_id,
+            max_attempts=policy.max_attempts, next_attempt_at=ticket.closed_at, created_at=ticket.closed_at,
+            updated_at=ticket.closed_at,
+        )
+        if not _take_manual_result(db_session, record):
+            continue
+        try:
+            with db_session.begin_nested():
+                db_session.add(record)
+        except IntegrityError:  # another instance filed it first
+            continue
 
 
 def _take_manual_result(db_session: Session, job: CallbackJob) -> bool:

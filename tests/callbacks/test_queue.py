@@ -258,6 +258,16 @@ def test_a_manual_rating_is_the_jobs_result_and_counts_in_the_rate(db_session: S
     assert stats["overall"]["rate"] == 1.0
 
 
+def test_a_rating_given_before_any_job_was_scheduled_still_counts(db_session: Session) -> None:
+    ticket = make_ticket(db_session)  # 待回访, and staff close it before the scheduler runs
+    _staff_closes(db_session, ticket, action="close", satisfaction="满意", note="当场电话回访，满意")
+    service.sync(db_session=db_session, now=NOW + timedelta(hours=2))
+    [job] = db_session.scalars(select(CallbackJob).where(CallbackJob.ticket_id == ticket.id)).all()
+    assert (job.status, job.outcome, job.rating) == (JobStatus.done, Outcome.manual, "满意")
+    service.sync(db_session=db_session, now=NOW + timedelta(hours=3))  # idempotent
+    assert service.stats(db_session=db_session)["overall"]["valid"] == 1
+
+
 def test_stats_formula(db_session: Session) -> None:
     ratings = ["满意", "满意", "基本满意", "不满意", "满意"]
     for i in range(len(ratings)):
