@@ -58,6 +58,13 @@ class Settings:
     sip_keepalive_target: str | None = None  # OPTIONS towards the trunk every sip_keepalive_seconds
     sip_keepalive_seconds: float = 30.0
     filler_after: float = 1.5  # seconds without the hub's reply before "好的，我记一下。" (0: never)
+    sip_transport: str = "udp"  # towards trunks whose URI names no transport: udp, tcp or tls
+    sip_tcp: bool = False  # also accept SIP over TCP on sip_port
+    sip_tls_port: int | None = None  # accept SIP over TLS here (5061 usually); needs cert and key
+    sip_tls_cert: str | None = None
+    sip_tls_key: str | None = None
+    sip_tls_ca: str | None = None  # CA bundle for the trunk's certificate (default: the system's)
+    sip_tls_verify: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -103,4 +110,19 @@ class Settings:
             filler_after=float(_env("VOICE_FILLER_AFTER", "1.5")),
             sip_keepalive_target=_opt("SIP_KEEPALIVE_TARGET"),
             sip_keepalive_seconds=float(_env("SIP_KEEPALIVE_SECONDS", "30")),
+            sip_transport=_env("SIP_TRANSPORT", "udp").lower(),
+            sip_tcp=_env("SIP_TCP", "0") in ("1", "true", "yes"),
+            sip_tls_port=int(os.environ["SIP_TLS_PORT"]) if os.environ.get("SIP_TLS_PORT") else None,
+            sip_tls_cert=_opt("SIP_TLS_CERT"),
+            sip_tls_key=_opt("SIP_TLS_KEY"),
+            sip_tls_ca=_opt("SIP_TLS_CA"),
+            sip_tls_verify=_env("SIP_TLS_VERIFY", "1") not in ("0", "false", "no"),
         )
+
+    def sip_transport_options(self) -> dict[str, object]:
+        """The UASettings fields for the transports (the gateway and the callback worker share them)."""
+        return {
+            "transport": self.sip_transport, "tcp": self.sip_tcp, "tls_port": self.sip_tls_port,
+            "tls_cert": self.sip_tls_cert, "tls_key": self.sip_tls_key, "tls_ca": self.sip_tls_ca,
+            "tls_verify": self.sip_tls_verify,
+        }

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,12 @@ BARESIP_MODULES = "/usr/lib/baresip/modules"
 
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
@@ -55,6 +62,7 @@ children=2
 auto_aliases=no
 listen=udp:127.0.0.1:{port}
 alias=udp:127.0.0.1:{port}
+{tls_listen}
 mpath="{modules}"
 loadmodule "tm.so"
 loadmodule "sl.so"
@@ -69,8 +77,10 @@ loadmodule "registrar.so"
 loadmodule "auth.so"
 modparam("rr", "enable_full_lr", 1)
 modparam("usrloc", "db_mode", 0)
+{tls_module}
 
 request_route {{
+    xlog("L_INFO", "received $rm from $fu over $pr\n");
     if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
     if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
     if (has_totag()) {{
@@ -111,9 +121,61 @@ INVITE_AUTH = """if (!pv_proxy_authenticate("$fd", "{password}", "0")) {{
         consume_credentials();"""
 
 
+# Kamailio's TLS module (Debian: kamailio-tls-modules) with a certificate the test made.
+TLS_LISTEN = """enable_tls=yes
+listen=tls:127.0.0.1:{tls_port}
+alias=tls:127.0.0.1:{tls_port}"""
+TLS_MODULE = """loadmodule "tls.so"
+modparam("tls", "tls_method", "TLSv1.2+")
+modparam("tls", "certificate", "{cert}")
+modparam("tls", "private_key", "{key}")
+modparam("tls", "ca_list", "{ca}")
+modparam("tls", "verify_certificate", 0)
+modparam("tls", "require_certificate", 0)"""
+
+
+@dataclass
+class Certificates:
+    """A throw-away CA and the certificates it signed (for 127.0.0.1), made with openssl."""
+
+    ca: Path
+    files: dict[str, tuple[Path, Path]]  # name → (certificate, key)
+
+    def cert(self, name: str) -> str:
+        return str(self.files[name][0])
+
+    def key(self, name: str) -> str:
+        return str(self.files[name][1])
+
+
+def make_certificates(workdir: Path, *names: str, ca_name: str = "Minsheng test CA") -> Certificates:
+    openssl = require("openssl")
+    workdir.mkdir(parents=True, exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ca, ca_key = workdir / "ca.pem", workdir / "ca.key"
+    subprocess.run([openssl, "req", "-x509", *ec, "-keyout", str(ca_key), "-out", str(ca), "-days", "2",
+                    "-subj", f"/CN={ca_name}", "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"], check=True, capture_output=True)
+    files: dict[str, tuple[Path, Path]] = {}
+    for name in names:
+        cert, key, csr = workdir / f"{name}.pem", workdir / f"{name}.key", workdir / f"{name}.csr"
+        ext = workdir / f"{name}.ext"
+        ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
+        subprocess.run([openssl, "req", *ec, "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={name}"],
+                       check=True, capture_output=True)
+        subprocess.run([openssl, "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+                        "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext)],
+                       check=True, capture_output=True)
+        files[name] = (cert, key)
+    return Certificates(ca, files)
+
+
 class Kamailio:
-    def __init__(self, workdir: Path, *, password: str, challenge_invites: bool = False) -> None:
+    def __init__(self, workdir: Path, *, password: str, challenge_invites: bool = False,
+                 tls: Certificates | None = None) -> None:
         self.challenge_invites = challenge_invites
+        self.tls = tls
+        self.tls_port = free_tcp_port() if tls else None
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.password = password
@@ -125,12 +187,20 @@ class Kamailio:
     def uri(self) -> str:
         return f"sip:127.0.0.1:{self.port}"
 
+    @property
+    def tls_uri(self) -> str:
+        return f"sip:127.0.0.1:{self.tls_port};transport=tls"
+
     def start(self) -> None:
         binary = require("kamailio")
         cfg = self.dir / "kamailio.cfg"
         invite_auth = INVITE_AUTH.format(password=self.password) if self.challenge_invites else ""
+        tls_listen = tls_module = ""
+        if self.tls is not None:
+            tls_listen = TLS_LISTEN.format(tls_port=self.tls_port)
+            tls_module = TLS_MODULE.format(cert=self.tls.cert("kamailio"), key=self.tls.key("kamailio"), ca=self.tls.ca)
         cfg.write_text(KAMAILIO_CFG.format(port=self.port, modules=KAMAILIO_MODULES, password=self.password,
-                                           invite_auth=invite_auth))
+                                           invite_auth=invite_auth, tls_listen=tls_listen, tls_module=tls_module))
         check = subprocess.run([binary, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
             raise RuntimeError(f"kamailio rejected its config:\n{check.stderr[-2000:]}")
