@@ -42,6 +42,7 @@ from telephony.sip.transport import (
     server_context,
     transport_of,
 )
+from telephony.srtp import Crypto, SrtpContext, choose
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ class UASettings:
     tls_key: str | None = None
     tls_ca: str | None = None  # PEM CA bundle that signs the trunk's certificate (None: system store)
     tls_verify: bool = True  # verify the trunk's certificate and host name
+    srtp: str = "off"  # our own INVITEs: off, offer (RTP/AVP + a=crypto) or require (RTP/SAVP)
 
 
 class SipUA(asyncio.DatagramProtocol):
@@ -485,6 +487,11 @@ class SipUA(asyncio.DatagramProtocol):
         if codec is None:
             self._respond(msg, addr, 488, to_tag=local_tag, extra={"Warning": '305 minsheng "PCMU/PCMA only"'})
             return
+        keys = choose(offer.crypto) if offer.crypto else None  # SDES: the peer offers SRTP
+        if offer.secure and keys is None:
+            self._respond(msg, addr, 488, to_tag=local_tag,
+                          extra={"Warning": '305 minsheng "SRTP needs a=crypto AES_CM_128_HMAC_SHA1_80 or _32"'})
+            return
         if self.active_calls() >= self.settings.max_calls or not self.accept_calls():
             status = self.settings.busy_status
             self._respond(msg, addr, status, to_tag=local_tag, extra={"Retry-After": "30"} if status == 503 else None)
@@ -515,6 +522,8 @@ class SipUA(asyncio.DatagramProtocol):
             on_audio=lambda pcm: _dispatch_audio(holder, pcm),
             on_dtmf=lambda d: _dispatch_dtmf(holder, d),
         )
+        if keys is not None:
+            rtp.srtp = SrtpContext(remote=keys[0], local=keys[1])
         call = Call(
             ua=self, dialog=dialog, direction="in", remote_number=caller_number(msg), codec=codec,
             telephone_event=offer.telephone_event(), rtp=rtp, invite=msg,
@@ -530,6 +539,7 @@ class SipUA(asyncio.DatagramProtocol):
         answer = sdp.build(
             address=self.host, port=rtp.local_port, codecs=[codec],
             telephone_event=offer.telephone_event(), direction=sdp.answer_direction(offer.direction),
+            profile=offer.profile, crypto=str(keys[1]) if keys else None,
         )
         ok = self._respond(msg, addr, 200, to_tag=local_tag, body=answer,
                            extra={"Contact": self.contact(addr.transport), "Allow": ALLOW})
@@ -594,19 +604,32 @@ class SipUA(asyncio.DatagramProtocol):
 
     def _reinvite(self, call: Call, msg: SipMessage, addr: Peer) -> None:
         direction = "sendrecv"
+        srtp = call.rtp.srtp
+        profile = "RTP/SAVP" if srtp else "RTP/AVP"
+        crypto = str(srtp.local) if srtp else None
         if msg.body:
             try:
                 offer = sdp.parse(msg.body)
             except sdp.SdpError:
                 self._respond(msg, addr, 488, to_tag=call.dialog.local_tag)
                 return
-            if offer.codec() != call.codec:
+            keys = choose(offer.crypto) if offer.crypto else None
+            # Same codec; SRTP stays SRTP (a re-offer in clear would be a downgrade).
+            if offer.codec() != call.codec or (keys is None and (srtp is not None or offer.secure)):
                 self._respond(msg, addr, 488, to_tag=call.dialog.local_tag)
                 return
+            if keys is not None:
+                theirs, fresh = keys
+                srtp = (srtp.rekeyed(theirs) if srtp is not None and srtp.local.suite == theirs.suite
+                        else SrtpContext(remote=theirs, local=fresh))
+                call.rtp.srtp = srtp
+                crypto = str(Crypto(theirs.tag, srtp.local.suite, srtp.local.key))  # answer under their tag
             call.rtp.remote = (offer.address, offer.port)
             direction = sdp.answer_direction(offer.direction)
+            profile = offer.profile
         answer = sdp.build(address=self.host, port=call.rtp.local_port, codecs=[call.codec],
-                           telephone_event=call.telephone_event, direction=direction, version=2)
+                           telephone_event=call.telephone_event, direction=direction, version=2,
+                           profile=profile, crypto=crypto)
         self._respond(msg, addr, 200, to_tag=call.dialog.local_tag, body=answer,
                       extra={"Contact": self.contact(call.dialog.transport)})
 
@@ -811,7 +834,10 @@ class SipUA(asyncio.DatagramProtocol):
         msg.add("Allow", ALLOW)
         msg.add("User-Agent", USER_AGENT)
         msg.add("Content-Type", "application/sdp")
-        msg.body = sdp.build(address=self.host, port=rtp.local_port, codecs=codecs, telephone_event=101)
+        ours = Crypto.generate() if self.settings.srtp in ("offer", "require") else None
+        msg.body = sdp.build(address=self.host, port=rtp.local_port, codecs=codecs, telephone_event=101,
+                             profile="RTP/SAVP" if self.settings.srtp == "require" else "RTP/AVP",
+                             crypto=str(ours) if ours else None)
         dialog = Dialog(call_id, local_tag, "", from_uri, to_uri, target, [], 1, addr.transport)
         call = Call(ua=self, dialog=dialog, direction="out", remote_number=None, codec=codecs[0],
                     telephone_event=101, rtp=rtp, invite=msg, on_audio=on_audio, on_dtmf=on_dtmf)
@@ -854,6 +880,13 @@ class SipUA(asyncio.DatagramProtocol):
         call._ack, call._ack_addr = ack, ack_addr
         self.send(ack, ack_addr)
         call.state = "confirmed"
+        if ours is not None:
+            keys = choose([v for v in answer.crypto if v.split()[:1] == [str(ours.tag)]])
+            if keys is not None:
+                rtp.srtp = SrtpContext(local=ours, remote=keys[0])
+            elif self.settings.srtp == "require":
+                await call.hangup("peer refused SRTP")  # answered in clear: never send media that way
+                raise SipError(488, "answer without a usable a=crypto")
         call.answered_at = time.monotonic()
         call.confirmed.set()
         rtp.start((answer.address, answer.port))

@@ -255,6 +255,7 @@ class Baresip:
         self.rec_dir.mkdir(exist_ok=True)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.dir / "baresip.log"
+        self.extra_modules: list[str] = []
 
     def account(self) -> str:
         return f"<sip:{self.user}@127.0.0.1>;regint=0"
@@ -302,6 +303,7 @@ class Baresip:
                 "module aufile.so",
                 "module alsa.so",
                 "module sndfile.so",
+                *(f"module {m}" for m in self.extra_modules),  # before account.so reads mediaenc=…
                 "module account.so",
                 "module cons.so",
                 "module menu.so",
