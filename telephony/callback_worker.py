@@ -532,7 +532,7 @@ async def _main() -> int:
         registrar=settings.sip_registrar, auth_username=settings.sip_username, auth_password=settings.sip_password,
         domain=settings.sip_domain,
         # the gateway's TLS listener port is taken: the worker listens on its own, if at all
-        **{**settings.sip_transport_options(), "tls_port": _optional_int("MINSHENG_CALLBACK_TLS_PORT")},  # type: ignore[arg-type]
+        **{**settings.sip_trunk_options(), "tls_port": _optional_int("MINSHENG_CALLBACK_TLS_PORT")},  # type: ignore[arg-type]
     ))
     await ua.start()
     api = CallbackApi(settings.api_url, settings.service_token)

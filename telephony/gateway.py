@@ -88,7 +88,7 @@ class Gateway:
                 auth_password=settings.sip_password, domain=settings.sip_domain,
                 register_expires=settings.sip_register_expires, busy_status=settings.busy_status,
                 keepalive_target=settings.sip_keepalive_target, keepalive_seconds=settings.sip_keepalive_seconds,
-                **settings.sip_transport_options(),  # type: ignore[arg-type]
+                **settings.sip_trunk_options(),  # type: ignore[arg-type]
             ),
             on_incoming=self._on_call,
         )

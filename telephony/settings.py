@@ -65,6 +65,9 @@ class Settings:
     sip_tls_key: str | None = None
     sip_tls_ca: str | None = None  # CA bundle for the trunk's certificate (default: the system's)
     sip_tls_verify: bool = True
+    sip_srtp: str = "off"  # our own INVITEs (callbacks): off, offer or require; calls in follow the peer
+    sip_session_expires: int = 1800  # RFC 4028 session interval (0: only when the peer asks)
+    sip_session_min_se: int = 90
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -117,12 +120,17 @@ class Settings:
             sip_tls_key=_opt("SIP_TLS_KEY"),
             sip_tls_ca=_opt("SIP_TLS_CA"),
             sip_tls_verify=_env("SIP_TLS_VERIFY", "1") not in ("0", "false", "no"),
+            sip_srtp=_env("SIP_SRTP", "off").lower(),
+            sip_session_expires=int(_env("SIP_SESSION_EXPIRES", "1800")),
+            sip_session_min_se=int(_env("SIP_SESSION_MIN_SE", "90")),
         )
 
-    def sip_transport_options(self) -> dict[str, object]:
-        """The UASettings fields for the transports (the gateway and the callback worker share them)."""
+    def sip_trunk_options(self) -> dict[str, object]:
+        """The UASettings fields for transports, SRTP and session timers (the gateway and the
+        callback worker share them)."""
         return {
             "transport": self.sip_transport, "tcp": self.sip_tcp, "tls_port": self.sip_tls_port,
             "tls_cert": self.sip_tls_cert, "tls_key": self.sip_tls_key, "tls_ca": self.sip_tls_ca,
-            "tls_verify": self.sip_tls_verify,
+            "tls_verify": self.sip_tls_verify, "srtp": self.sip_srtp,
+            "session_expires": self.sip_session_expires, "session_min_se": self.sip_session_min_se,
         }

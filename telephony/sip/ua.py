@@ -32,6 +32,7 @@ from telephony.sip.message import (
     new_call_id,
     new_tag,
 )
+from telephony.sip.timer import SessionTimer, from_response, negotiate_request, response_headers
 from telephony.sip.transport import (
     DEFAULT_PORTS,
     STREAM_TRANSPORTS,
@@ -111,6 +112,13 @@ class Call:
     on_audio: Callable[[np.ndarray], None] | None = None
     on_notify: Callable[[SipMessage], None] | None = None  # in-dialog NOTIFY (REFER progress)
     answered_at: float | None = None
+    timer: SessionTimer | None = None  # RFC 4028 session timer, when negotiated
+    refreshed_at: float = 0.0  # monotonic time of the last session refresh (either side's)
+    refreshes_sent: int = 0
+    refreshes_received: int = 0
+    local_sdp: bytes = b""  # our current session description (a refresh re-offers it unchanged)
+    peer_allow: str = ""
+    _timer_task: asyncio.Task[object] | None = None
     _ack: SipMessage | None = None
     _ack_addr: Peer | None = None
 
@@ -172,6 +180,8 @@ class UASettings:
     tls_ca: str | None = None  # PEM CA bundle that signs the trunk's certificate (None: system store)
     tls_verify: bool = True  # verify the trunk's certificate and host name
     srtp: str = "off"  # our own INVITEs: off, offer (RTP/AVP + a=crypto) or require (RTP/SAVP)
+    session_expires: int = 1800  # RFC 4028 interval we ask for / grant when the peer names none (0: off)
+    session_min_se: int = 90  # shortest interval we accept (RFC 4028's floor is 90 s)
 
 
 class SipUA(asyncio.DatagramProtocol):
@@ -492,6 +502,11 @@ class SipUA(asyncio.DatagramProtocol):
             self._respond(msg, addr, 488, to_tag=local_tag,
                           extra={"Warning": '305 minsheng "SRTP needs a=crypto AES_CM_128_HMAC_SHA1_80 or _32"'})
             return
+        timer = negotiate_request(msg, min_se=self.settings.session_min_se,
+                                  default_expires=self.settings.session_expires or None)
+        if isinstance(timer, int):
+            self._respond(msg, addr, 422, to_tag=local_tag, extra={"Min-SE": str(timer)})
+            return
         if self.active_calls() >= self.settings.max_calls or not self.accept_calls():
             status = self.settings.busy_status
             self._respond(msg, addr, status, to_tag=local_tag, extra={"Retry-After": "30"} if status == 503 else None)
@@ -526,7 +541,8 @@ class SipUA(asyncio.DatagramProtocol):
             rtp.srtp = SrtpContext(remote=keys[0], local=keys[1])
         call = Call(
             ua=self, dialog=dialog, direction="in", remote_number=caller_number(msg), codec=codec,
-            telephone_event=offer.telephone_event(), rtp=rtp, invite=msg,
+            telephone_event=offer.telephone_event(), rtp=rtp, invite=msg, timer=timer,
+            peer_allow=msg.get("Allow") or "",
         )
         holder["call"] = call
         self.calls[call.call_id] = call
@@ -541,8 +557,10 @@ class SipUA(asyncio.DatagramProtocol):
             telephone_event=offer.telephone_event(), direction=sdp.answer_direction(offer.direction),
             profile=offer.profile, crypto=str(keys[1]) if keys else None,
         )
+        call.local_sdp = answer
         ok = self._respond(msg, addr, 200, to_tag=local_tag, body=answer,
-                           extra={"Contact": self.contact(addr.transport), "Allow": ALLOW})
+                           extra={"Contact": self.contact(addr.transport), "Allow": ALLOW,
+                                  **(response_headers(timer) if timer else {})})
         call.answered_at = time.monotonic()
         rtp.start((offer.address, offer.port))
         # §13.3.1.4: retransmit the 2xx until the ACK arrives; no ACK in 64·T1 → BYE.
@@ -559,6 +577,8 @@ class SipUA(asyncio.DatagramProtocol):
                     return
                 self.send(ok, addr)
                 interval = min(interval * 2, T2)
+        if call.state == "confirmed":
+            self._start_session_timer(call)
         if call.state == "confirmed" and self.on_incoming is not None:
             await self.on_incoming(call)
 
@@ -593,16 +613,40 @@ class SipUA(asyncio.DatagramProtocol):
             digit = _info_dtmf(msg)
             if digit:
                 _dispatch_dtmf({"call": call}, digit)
-        elif method == "INVITE":
+        elif method == "INVITE" or (method == "UPDATE" and msg.body):
             self._reinvite(call, msg, addr)
-        elif method in ("OPTIONS", "UPDATE", "NOTIFY"):
+        elif method == "UPDATE":  # a session refresh without an offer
+            refresh = self._accept_refresh(call, msg, addr)
+            if refresh is not None:
+                self._respond(msg, addr, 200, to_tag=call.dialog.local_tag,
+                              extra={"Contact": self.contact(call.dialog.transport), **refresh})
+        elif method in ("OPTIONS", "NOTIFY"):
             self._respond(msg, addr, 200, to_tag=call.dialog.local_tag)
             if method == "NOTIFY" and call.on_notify is not None:
                 call.on_notify(msg)
         else:
             self._respond(msg, addr, 405, to_tag=call.dialog.local_tag, extra={"Allow": ALLOW})
 
+    def _accept_refresh(self, call: Call, msg: SipMessage, addr: Peer) -> dict[str, str] | None:
+        """A peer's re-INVITE/UPDATE refreshes the session (§9); the headers for our 2xx, or None
+        when we answered 422 because it asked for less than our Min-SE."""
+        timer = negotiate_request(msg, min_se=self.settings.session_min_se,
+                                  default_expires=call.timer.expires if call.timer else None)
+        if isinstance(timer, int):
+            self._respond(msg, addr, 422, to_tag=call.dialog.local_tag, extra={"Min-SE": str(timer)})
+            return None
+        if timer is None:
+            return {}
+        call.timer = timer
+        call.refreshed_at = time.monotonic()
+        call.refreshes_received += 1
+        self._start_session_timer(call)
+        return response_headers(timer)
+
     def _reinvite(self, call: Call, msg: SipMessage, addr: Peer) -> None:
+        refresh = self._accept_refresh(call, msg, addr)
+        if refresh is None:
+            return
         direction = "sendrecv"
         srtp = call.rtp.srtp
         profile = "RTP/SAVP" if srtp else "RTP/AVP"
@@ -630,8 +674,9 @@ class SipUA(asyncio.DatagramProtocol):
         answer = sdp.build(address=self.host, port=call.rtp.local_port, codecs=[call.codec],
                            telephone_event=call.telephone_event, direction=direction, version=2,
                            profile=profile, crypto=crypto)
+        call.local_sdp = answer
         self._respond(msg, addr, 200, to_tag=call.dialog.local_tag, body=answer,
-                      extra={"Contact": self.contact(call.dialog.transport)})
+                      extra={"Contact": self.contact(call.dialog.transport), **refresh})
 
     # -- client transactions -------------------------------------------------------------------
     async def request(
@@ -698,8 +743,77 @@ class SipUA(asyncio.DatagramProtocol):
                 retry.add("Content-Type", content_type)
                 retry.body = body
             retry.add(*auth)
+            msg = retry
             resp = await self.request(retry, addr, timeout=timeout)
+        if method == "INVITE" and resp.status and 200 <= resp.status < 300:
+            ack = call.dialog.request("ACK", self)  # §13.2.2.4: the UAC core ACKs a 2xx itself
+            call.dialog.local_cseq -= 1
+            ack.set("CSeq", f"{msg.cseq[0]} ACK")
+            self.send(ack, addr)
         return resp
+
+    # -- session timers (RFC 4028) -------------------------------------------------------------
+    def _start_session_timer(self, call: Call) -> None:
+        if call.timer is None or call._timer_task is not None:
+            return
+        call.refreshed_at = call.refreshed_at or time.monotonic()
+        call._timer_task = self._spawn(self._session_timer(call))
+
+    async def _session_timer(self, call: Call) -> None:
+        while call.state == "confirmed" and call.timer is not None:
+            marker = call.refreshed_at
+            due = marker + call.timer.refresh_after() - time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(call.ended.wait(), max(due, 0.05))
+                return
+            if call.refreshed_at != marker:
+                continue  # refreshed meanwhile (by either side)
+            if call.timer is None:
+                return  # the session timer was turned off by a refresh without Session-Expires
+            if not call.timer.we_refresh:
+                log.warning("session of %s expired without refresh (%ss): ending it", call.call_id, call.timer.expires)
+                await call.hangup("session expired")
+                return
+            if not await self._refresh(call):
+                await call.hangup("session refresh failed")
+                return
+
+    async def _refresh(self, call: Call) -> bool:
+        """Refresh with UPDATE when the peer allows it, else with a re-INVITE of our unchanged SDP."""
+        assert call.timer is not None
+        methods = ["UPDATE", "INVITE"] if "UPDATE" in call.peer_allow.upper() else ["INVITE"]
+        for method in methods:
+            for _attempt in range(3):
+                headers = {"Session-Expires": call.timer.header(our_request=True), "Supported": "timer",
+                           "Min-SE": str(self.settings.session_min_se)}
+                body = call.local_sdp if method == "INVITE" else b""
+                try:
+                    resp = await self.send_in_dialog(call, method, body=body, content_type="application/sdp",
+                                                     headers=headers)
+                except (SipError, TimeoutError, OSError, ssl.SSLError) as exc:
+                    log.warning("session refresh of %s failed: %s", call.call_id, exc)
+                    return False
+                if resp.status == 422 and (resp.get("Min-SE") or "").strip().isdigit():
+                    call.timer.expires = max(call.timer.expires, int(resp.get("Min-SE") or 0))
+                    continue
+                if resp.status == 491:  # glare with the peer's own re-INVITE (§14.1): try again shortly
+                    await asyncio.sleep(1.0)
+                    continue
+                break
+            if resp.status and 200 <= resp.status < 300:
+                call.timer = from_response(resp) or call.timer
+                call.refreshed_at = time.monotonic()
+                call.refreshes_sent += 1
+                if method == "INVITE" and resp.body and call.rtp.srtp is not None:
+                    keys = choose(sdp.parse(resp.body).crypto)
+                    if keys is not None:
+                        call.rtp.srtp = call.rtp.srtp.rekeyed(keys[0])
+                log.info("session %s refreshed by %s (%ss)", call.call_id, method, call.timer.expires)
+                return True
+            if resp.status in (408, 481):
+                return False  # the dialog is gone
+            log.info("refresh of %s by %s refused (%s)", call.call_id, method, resp.status)
+        return False
 
     # -- OPTIONS keep-alive ----------------------------------------------------------------------
     async def _keepalive_loop(self, target: str) -> None:
@@ -833,6 +947,10 @@ class SipUA(asyncio.DatagramProtocol):
         msg.add("Contact", self.contact(addr.transport, user=from_user))
         msg.add("Allow", ALLOW)
         msg.add("User-Agent", USER_AGENT)
+        msg.add("Supported", "timer")
+        if self.settings.session_expires:
+            msg.add("Session-Expires", str(max(self.settings.session_expires, self.settings.session_min_se)))
+            msg.add("Min-SE", str(self.settings.session_min_se))
         msg.add("Content-Type", "application/sdp")
         ours = Crypto.generate() if self.settings.srtp in ("offer", "require") else None
         msg.body = sdp.build(address=self.host, port=rtp.local_port, codecs=codecs, telephone_event=101,
@@ -845,13 +963,21 @@ class SipUA(asyncio.DatagramProtocol):
         self.calls[call_id] = call
         try:
             resp = await self.request(msg, addr, timeout=timeout)
-            auth = _answer_challenge(self, resp, "INVITE", target)
-            if auth is not None:
-                # A trunk's digest challenge (401/407): the same INVITE again, CSeq 2, new branch.
+            for _attempt in range(2):
+                auth = _answer_challenge(self, resp, "INVITE", target)
+                min_se = resp.get("Min-SE") if resp.status == 422 else None
+                if auth is None and not (min_se and min_se.strip().isdigit()):
+                    break
+                # A trunk's digest challenge (401/407) or a 422 asking for a longer session
+                # interval: the same INVITE again, next CSeq, new branch.
+                if auth is not None:
+                    msg.remove(auth[0])
+                    msg.add(*auth)
+                else:
+                    msg.set("Session-Expires", (min_se or "").strip())
+                dialog.local_cseq = msg.cseq[0] + 1
                 msg.set("Via", self.via(transport=addr.transport))
-                msg.set("CSeq", "2 INVITE")
-                msg.add(*auth)
-                dialog.local_cseq = 2
+                msg.set("CSeq", f"{dialog.local_cseq} INVITE")
                 resp = await self.request(msg, addr, timeout=timeout)
         except BaseException:
             call._end("invite failed")
@@ -880,6 +1006,10 @@ class SipUA(asyncio.DatagramProtocol):
         call._ack, call._ack_addr = ack, ack_addr
         self.send(ack, ack_addr)
         call.state = "confirmed"
+        call.local_sdp = msg.body
+        call.peer_allow = resp.get("Allow") or ""
+        call.timer = from_response(resp)
+        self._start_session_timer(call)
         if ours is not None:
             keys = choose([v for v in answer.crypto if v.split()[:1] == [str(ours.tag)]])
             if keys is not None:

@@ -78,6 +78,7 @@ loadmodule "auth.so"
 modparam("rr", "enable_full_lr", 1)
 modparam("usrloc", "db_mode", 0)
 {tls_module}
+{sst_module}
 
 request_route {{
     xlog("L_INFO", "received $rm from $fu over $pr\n");
@@ -102,6 +103,7 @@ request_route {{
     }}
     if (is_method("INVITE")) {{
         {invite_auth}
+        {invite_sst}
         record_route();
     }}
     if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
@@ -132,6 +134,23 @@ modparam("tls", "private_key", "{key}")
 modparam("tls", "ca_list", "{ca}")
 modparam("tls", "verify_certificate", 0)
 modparam("tls", "require_certificate", 0)"""
+
+
+# A proxy that keeps dialog state and drops calls nobody refreshes (RFC 4028 via the sst module):
+# it asks for a session timer on every new INVITE and sends BYE both ways when one expires.
+SST_MODULE = """loadmodule "dialog.so"
+loadmodule "sst.so"
+modparam("dialog", "dlg_flag", 4)
+modparam("dialog", "timeout_avp", "$avp(dlgtimeout)")
+modparam("dialog", "send_bye", 1)
+modparam("sst", "timeout_avp", "$avp(dlgtimeout)")
+modparam("sst", "sst_flag", 6)
+modparam("sst", "min_se", {seconds})"""
+SST_INVITE = """if (!has_totag()) {{
+            $avp(dlgtimeout) = {seconds};
+            setflag(4);
+            setflag(6);
+        }}"""
 
 
 @dataclass
@@ -172,8 +191,9 @@ def make_certificates(workdir: Path, *names: str, ca_name: str = "Minsheng test 
 
 class Kamailio:
     def __init__(self, workdir: Path, *, password: str, challenge_invites: bool = False,
-                 tls: Certificates | None = None) -> None:
+                 tls: Certificates | None = None, session_timer: int | None = None) -> None:
         self.challenge_invites = challenge_invites
+        self.session_timer = session_timer
         self.tls = tls
         self.tls_port = free_tcp_port() if tls else None
         self.dir = workdir
@@ -199,8 +219,13 @@ class Kamailio:
         if self.tls is not None:
             tls_listen = TLS_LISTEN.format(tls_port=self.tls_port)
             tls_module = TLS_MODULE.format(cert=self.tls.cert("kamailio"), key=self.tls.key("kamailio"), ca=self.tls.ca)
+        sst_module = invite_sst = ""
+        if self.session_timer is not None:
+            sst_module = SST_MODULE.format(seconds=self.session_timer)
+            invite_sst = SST_INVITE.format(seconds=self.session_timer)
         cfg.write_text(KAMAILIO_CFG.format(port=self.port, modules=KAMAILIO_MODULES, password=self.password,
-                                           invite_auth=invite_auth, tls_listen=tls_listen, tls_module=tls_module))
+                                           invite_auth=invite_auth, tls_listen=tls_listen, tls_module=tls_module,
+                                           sst_module=sst_module, invite_sst=invite_sst))
         check = subprocess.run([binary, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
             raise RuntimeError(f"kamailio rejected its config:\n{check.stderr[-2000:]}")
