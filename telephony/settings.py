@@ -31,6 +31,7 @@ class Settings:
     rtp_port_min: int = 10000
     rtp_port_max: int = 20000
     max_calls: int = 10
+    overflow_calls: int = 4  # calls beyond max_calls answered with the "lines are full" message
     api_url: str = "http://127.0.0.1:8000"
     service_token: str = "dev-service-token"
     vosk_model_path: str | None = None
@@ -86,6 +87,7 @@ class Settings:
             rtp_port_min=int(_env("RTP_PORT_MIN", "10000")),
             rtp_port_max=int(_env("RTP_PORT_MAX", "20000")),
             max_calls=int(_env("VOICE_MAX_CALLS", "10")),
+            overflow_calls=int(_env("VOICE_OVERFLOW_CALLS", "4")),
             api_url=_env("MINSHENG_API_URL", "http://127.0.0.1:8000"),
             service_token=_env("MINSHENG_SERVICE_TOKEN", "dev-service-token"),
             vosk_model_path=_opt("VOSK_MODEL_PATH"),
