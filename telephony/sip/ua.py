@@ -854,7 +854,7 @@ class SipUA(asyncio.DatagramProtocol):
                 self.register_error = None
                 self.registered.set()
                 failures = 0
-                await asyncio.sleep(max(expires * 0.8, 5))
+                await asyncio.sleep(max(min(expires * 0.8, expires - 2), 1))  # renewed before it lapses
             except (SipError, TimeoutError, OSError) as exc:
                 failures += 1
                 self.register_error = str(exc)

@@ -77,6 +77,7 @@ loadmodule "registrar.so"
 loadmodule "auth.so"
 modparam("rr", "enable_full_lr", 1)
 modparam("usrloc", "db_mode", 0)
+modparam("registrar", "min_expires", {min_expires})
 {tls_module}
 {sst_module}
 
@@ -191,7 +192,8 @@ def make_certificates(workdir: Path, *names: str, ca_name: str = "Minsheng test 
 
 class Kamailio:
     def __init__(self, workdir: Path, *, password: str, challenge_invites: bool = False,
-                 tls: Certificates | None = None, session_timer: int | None = None) -> None:
+                 tls: Certificates | None = None, session_timer: int | None = None, min_expires: int = 60) -> None:
+        self.min_expires = min_expires
         self.challenge_invites = challenge_invites
         self.session_timer = session_timer
         self.tls = tls
@@ -225,7 +227,8 @@ class Kamailio:
             invite_sst = SST_INVITE.format(seconds=self.session_timer)
         cfg.write_text(KAMAILIO_CFG.format(port=self.port, modules=KAMAILIO_MODULES, password=self.password,
                                            invite_auth=invite_auth, tls_listen=tls_listen, tls_module=tls_module,
-                                           sst_module=sst_module, invite_sst=invite_sst))
+                                           sst_module=sst_module, invite_sst=invite_sst,
+                                           min_expires=self.min_expires))
         check = subprocess.run([binary, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
             raise RuntimeError(f"kamailio rejected its config:\n{check.stderr[-2000:]}")
