@@ -21,6 +21,7 @@ made by espeak-ng; edge-tts cannot reach its service, so "fresh" TTS is espeak-n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -123,6 +124,22 @@ class GatewayProcess:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def rss_mb(self) -> float:
+        """Resident memory of the gateway process (VmRSS from /proc; Linux only)."""
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    async def peak_rss_mb(self, stop: asyncio.Event) -> float:
+        peak = 0.0
+        while not stop.is_set():
+            peak = max(peak, self.rss_mb())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+        return peak
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -217,7 +234,12 @@ async def main() -> dict[str, Any]:
             await gateway.settle()
             mark = len(gateway.log())
             cpu0 = gateway.cpu_seconds()
+            idle_rss = gateway.rss_mb()
+            stop = asyncio.Event()
+            sampler = asyncio.ensure_future(gateway.peak_rss_mb(stop))
             lat, missed, call_seconds = await run_level(gateway.port, speech, calls, 3)
+            stop.set()
+            peak_rss = await sampler
             cpu_per_call = (gateway.cpu_seconds() - cpu0) / call_seconds
             p95 = percentile(lat, 95)
             rtf, cpu = gateway.rtfs(mark), gateway.rtfs(mark, cpu=True)
@@ -225,6 +247,8 @@ async def main() -> dict[str, Any]:
                            "p95_ms": p95, "asr_rtf_wall_mean": round(statistics.mean(rtf), 3) if rtf else None,
                            "asr_rtf_cpu_mean": round(statistics.mean(cpu), 3) if cpu else None,
                            "gateway_cpu_per_call": round(cpu_per_call, 3),
+                           "gateway_rss_mb_idle": round(idle_rss), "gateway_rss_mb_peak": round(peak_rss),
+                           "rss_mb_per_call": round(max(peak_rss - idle_rss, 0) / calls, 1),
                            "loadavg": round(os.getloadavg()[0], 2)})
             if p95 is not None and p95 < P95_LIMIT_MS and missed == 0:
                 best = calls
