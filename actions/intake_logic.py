@@ -222,7 +222,10 @@ def process(turn: Turn) -> Outcome:
         requested == "report_confirmed"
         and (turn.intent == "affirm" or AFFIRM_RE.match(text))
         and not CORRECTION_WORD_RE.search(text)
+        and not understood.cancels(text)
     ):
+        # "好的 拜拜" / "没问题 挂了啊": yes and goodbye — filed, and the ticket number given in the
+        # same reply (actions/intake.py closes with a goodbye instead of "还有其他需要吗"); "好的 算了" is no.
         out.updates["report_confirmed"] = True
         return out
 
@@ -239,7 +242,8 @@ def process(turn: Turn) -> Outcome:
         if seen.kind in (understood.LEAVING, understood.PERSON, understood.NOT_A_REPORT):
             out.exit = seen.kind
             return out
-        if seen.kind in (understood.BOT_COMPLAINT, understood.BOT_CHALLENGE, understood.QUESTION, understood.NEW_MATTER):
+        if seen.kind in (understood.BOT_COMPLAINT, understood.BOT_CHALLENGE, understood.QUESTION, understood.NEW_MATTER,
+                         understood.UNCLEAR_NO):
             out.messages.append({"text": replies.non_answer_reply(seen.kind, text, requested_slot=requested)})
             if seen.kind == understood.NEW_MATTER:
                 out.updates["next_matter"] = text[:500]
@@ -260,7 +264,11 @@ def process(turn: Turn) -> Outcome:
 
     # Corrections: "电话错了是139…", "地址说错了，是建阳镇的", or the 我要修改 button.
     at_readback = requested in ("report_confirmed", "correction_request")
-    wants_correction = (turn.intent == "correct" and turn.confidence >= 0.5) or bool(CORRECTION_WORD_RE.search(text))
+    # "我姓王" to "怎么称呼您" is the answer even when the NLU hears a correction in it.
+    answers_open_question = not at_readback and _fills_an_empty_field(turn, text, slots)
+    wants_correction = (
+        turn.intent == "correct" and turn.confidence >= 0.5 and not answers_open_question
+    ) or bool(CORRECTION_WORD_RE.search(text))
     if at_readback or (wants_correction and not turn.activating and _has_report(slots)):
         _apply_correction(turn, text, slots, out)
         _finish(slots, out)
@@ -315,6 +323,20 @@ def _finish(slots: Mapping[str, Any], out: Outcome) -> None:
         out.updates["incident_date"] = day.isoformat() if day else None
 
 
+def _fills_an_empty_field(turn: Turn, text: str, slots: Mapping[str, Any]) -> bool:
+    """ "我姓王" when no name was given yet is new information, not a correction (whatever the NLU says)."""
+    req = turn.requested_slot
+    if req in FORM_SLOTS and slots.get(req) is None and _carries_requested(turn, text):
+        return True
+    said = {
+        "citizen_name": extract_name(text) or extract_anonymous(text),
+        "phone": parse_phone(text),
+        "location": match_address(text, strict=True).found,
+        "incident_time": understood.time_answer(text, asked=False),
+    }
+    return any(value and slots.get(name) is None for name, value in said.items())
+
+
 def _has_report(slots: Mapping[str, Any]) -> bool:
     return bool(slots.get("description"))
 
@@ -322,11 +344,18 @@ def _has_report(slots: Mapping[str, Any]) -> bool:
 def _carries_requested(turn: Turn, text: str) -> bool:
     req = turn.requested_slot
     if req == "phone":
-        return parse_phone(text) is not None
+        offered = turn.caller_number and turn.slots.get("phone_use_caller") is None
+        return (
+            parse_phone(text) is not None
+            or understood.refuses_phone(text)
+            or bool(offered and (USE_CALLER_RE.match(text) or NEW_NUMBER_RE.search(text)))
+        )
     if req in LOCATION_SLOTS:
         return match_address(text, strict=True).found
     if req == "citizen_name":
         return bool(extract_name(text) or extract_anonymous(text))
+    if req == "confidential":
+        return answer_confidential(text) is not None  # "不用了" read as "stop" is still "不用保密"
     return False
 
 
@@ -374,7 +403,7 @@ def _extract_everything(turn: Turn, text: str, slots: dict[str, Any], out: Outco
     elif slots.get("location") not in (None, UNKNOWN, NO_LOCATION):
         _add_house_number(text, slots, up)
     if not slots.get("incident_time"):
-        when = extract_time(text)
+        when = understood.time_answer(text, asked=turn.requested_slot == "incident_time")
         if when:
             parts = understood.split_parts(text)
             said = " ".join(parts.time_clauses) if parts.time_clauses else text
@@ -515,7 +544,7 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
         if len(bare) == 1 and bare in SURNAMES:
             up["citizen_name"] = bare  # "李": the surname is enough
             return
-        if is_unknown(text) or re.fullmatch(r"(?:随便|都行|不说了|不想说|算了吧?|不用了)", bare):
+        if is_unknown(text) or re.fullmatch(r"(?:随便|都行|不想说|(?:不用了)?我?不想留(?:了)?)", bare):
             up["citizen_name"] = ANONYMOUS
         elif up:
             return
@@ -534,7 +563,8 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
             up["phone"] = previous
             up["phone_use_caller"] = True
             return
-        if phone is None and merged.get("demand_type") == "report" and NO_PHONE_RE.match(bare):
+        refused = phone is None and (bool(NO_PHONE_RE.match(bare)) or understood.refuses_phone(text))
+        if refused and merged.get("demand_type") == "report":
             up["phone"] = NO_PHONE  # an anonymous report may leave no number (the read-back says what that means)
             return
         if turn.caller_number and slots.get("phone_use_caller") is None:
@@ -558,6 +588,12 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
             out.failed, out.reason = (
                 req,
                 ("匿名反映也需要留一个联系电话，方便承办部门回复您，号码不会告诉被反映的一方。"),
+            )
+        elif refused:
+            out.failed, out.reason = (
+                req,
+                "这件事办好以后承办部门要联系您，所以需要留一个电话，号码只有办理的工作人员能看到；"
+                "实在不方便的话，说“算了”，这次就先不登记。",
             )
         elif phone is None:
             out.failed, out.reason = req, "我没听到电话号码。"

@@ -152,7 +152,7 @@ def answer_confidential(text: str) -> bool | None:
         return said
     if re.search(r"[？?]\s*$", text) and len(_strip_punct(text)) <= 3:
         return None  # "嗯？" is a question back, not a yes
-    t = _strip_punct(text)
+    t = re.sub(r"^(?:那|就)+(?=不)", "", _strip_punct(text))  # "那就不用了"
     if re.match(r"^(?:不用|不需要|不要|不必|没必要|无所谓|都行|都可以|随便|不用了|没事|没关系|公开|否|不)", t):
         return False
     if re.match(r"^(?:要|需要|是的|是|对|好|嗯|行|可以|麻烦|请)", t):

@@ -91,7 +91,7 @@ def question(slot: str, slots: Mapping[str, Any], attempt: int = 0) -> str:
         return _variant(["好的，请问哪一项需要修改？您可以直接说，比如“地址改成建阳镇双河村”“电话改成139…”。",
                          "您直接说改成什么就行，比如“时间是前天晚上”“我姓李”。"], attempt)
     if slot == "report_confirmed":
-        return "上面的信息没问题的话，请点“确认提交”；哪里不对，直接告诉我怎么改。"
+        return "上面的信息没问题的话，请点“确认提交”；哪里不对，直接告诉我怎么改；这次先不登记的话，说“先不登记了”就行。"
     return "请您接着说。"
 
 
@@ -108,6 +108,8 @@ def non_answer_reply(kind: str, text: str, *, requested_slot: str | None) -> str
         return "我是12345热线的智能客服，您说的话都会原样转给承办部门；想找人工，随时说“转人工”。"
     if kind == u.NEW_MATTER:
         return NEW_MATTER_REPLY
+    if kind == u.UNCLEAR_NO:
+        return "您是说上面的信息都对、不用改了吗？"
     if kind == u.QUESTION:
         return answer_question_back(bare, requested_slot)
     return "嗯，我明白。"
