@@ -243,7 +243,7 @@ def process(turn: Turn) -> Outcome:
             out.exit = seen.kind
             return out
         if seen.kind in (understood.BOT_COMPLAINT, understood.BOT_CHALLENGE, understood.QUESTION, understood.NEW_MATTER,
-                         understood.UNCLEAR_NO):
+                         understood.UNCLEAR_NO, understood.VENTING):
             out.messages.append({"text": replies.non_answer_reply(seen.kind, text, requested_slot=requested)})
             if seen.kind == understood.NEW_MATTER:
                 out.updates["next_matter"] = text[:500]
@@ -478,7 +478,12 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
         elif is_unknown(text):
             up.update(location=UNKNOWN, location_town=UNKNOWN, location_detail=UNKNOWN)
         words = place_words(text)
-        if not is_gibberish(words) and len(re.findall(r"[\u4e00-\u9fa5]", residual(words))) >= 2 and len(words) <= 40:
+        about_contact = bool(re.search(r"(号码|电话|手机|保密)", words)) and not match_address(words).found
+        if about_contact:
+            # "就用这个号码" / "不用保密" said to "在哪里": an answer to another question, not a place
+            if not up:
+                out.failed, out.reason = req, "这里想问的是地点：是在哪个镇、哪个村或小区？"
+        elif not is_gibberish(words) and len(re.findall(r"[\u4e00-\u9fa5]", residual(words))) >= 2 and len(words) <= 40:
             place = _clean_place_answer(words, match_address(words))
             up.update(location=place, location_detail=place)
         elif up or parse_phone(text):
@@ -528,6 +533,9 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
                 req,
                 "不好意思，这里需要说一下大概的时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。",
             )
+        elif re.search(r"(保密|电话|号码|手机|匿名|我姓|我叫|名字)", text):
+            # "那就保密吧" to "什么时候": the answer to another question, never the time
+            out.failed, out.reason = req, "这里想问的是时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。"
         elif not is_gibberish(text) and len(text) <= 30 and re.search(r"[\u4e00-\u9fa5\d]", text):
             up["incident_time"] = re.sub(r"[。！!？?\s]+$", "", text)
         else:

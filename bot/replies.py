@@ -108,6 +108,8 @@ def non_answer_reply(kind: str, text: str, *, requested_slot: str | None) -> str
         return "我是12345热线的智能客服，您说的话都会原样转给承办部门；想找人工，随时说“转人工”。"
     if kind == u.NEW_MATTER:
         return NEW_MATTER_REPLY
+    if kind == u.VENTING:
+        return "我理解您的心情，您先别着急，我把情况登记清楚，尽快帮您转给负责的部门。"
     if kind == u.UNCLEAR_NO:
         return "您是说上面的信息都对、不用改了吗？"
     if kind == u.QUESTION:
@@ -120,6 +122,8 @@ def answer_question_back(bare: str, requested_slot: str | None) -> str:
         return "12345热线是免费的，登记和办理都不收费。"
     if re.search(r"(多久|多长时间|几天|什么时候(?:能|会)?(?:给|回|办|处理))", bare):
         return "登记好以后承办部门按规定时限答复，具体哪天前答复，登记完我马上告诉您。"
+    if re.search(r"(啥叫|什么叫|啥是|是啥|什么意思|啥意思).{0,2}保密|保密.{0,2}(什么意思|啥意思|是啥)", bare):
+        return "保密就是您的名字和电话不让被反映的一方知道，只有办理的工作人员能看到。"
     if re.search(r"(保密|泄露|告诉(?:对方|别人|他)|谁能看到|会不会被知道|报复)", bare):
         return "您的信息只有承办部门办理的人能看到，要保密的话对被反映的一方是保密的。"
     if re.search(r"(有用|管不管|管用|靠谱|有人管|会不会管)", bare):

@@ -22,6 +22,7 @@ NOT_A_REPORT = "not_a_report"
 BOT_COMPLAINT = "bot_complaint"
 BOT_CHALLENGE = "bot_challenge"
 QUESTION = "question"
+VENTING = "venting"
 UNCLEAR_NO = "unclear_no"  # a bare "不用了" at the read-back: no change needed, or no ticket wanted?
 NEW_MATTER = "new_matter"
 ANSWER = "answer"
@@ -60,9 +61,12 @@ _BOT_COMPLAINT_RE = re.compile(
     r"(人呢|没人理|怎么不(?:说话|回|理)|不理我|有人吗|有没有人|听不懂人话|听不懂吗|答非所问|怎么又问|又问|问过了|说过了|刚才(?:说|讲)过|"
     r"刚才不是说了|不是说了吗|你听不懂|你(?:这|个)?(?:破|傻|笨)|智障|什么破|烦死了|有完没完|还要问|问这么多|怎么这么多问题)"
 )
+_VENTING_RE = re.compile(
+    r"(气得|气死|烦死|急死|恨死|受不了了?|太过分了?|太欺负人|什么东西|真是的|岂有此理|没天理|想骂人|(?:简直|真)(?:是)?(?:太)?(?:离谱|过分|气人))"
+)
 _BOT_CHALLENGE_RE = re.compile(r"(机器人|人工智能|是不是人|是真人吗|你是谁|是AI|是机器|自动回复)", re.IGNORECASE)
 _QUESTION_RE = re.compile(
-    r"(为什么|为啥|干嘛|凭什么|怎么还要|要多久|多长时间|多久|几天|会不会|能不能|可不可以|有没有用|有用吗|管不管|管用吗|靠谱吗|"
+    r"(为什么|为啥|干嘛|凭什么|怎么还要|要多久|多长时间|多久|(?<![前这好近])几天(?![前了])|啥叫|什么叫|啥是|是啥|会不会|能不能|可不可以|有没有用|有用吗|管不管|管用吗|靠谱吗|"
     r"什么意思|啥意思|是什么|要干嘛|谁能看到|会告诉|会泄露|保密吗|收费吗|要钱吗|[吗呢嘛][？?]?$|[？?]$)"
 )
 _NEW_MATTER_RE = re.compile(
@@ -242,7 +246,9 @@ def classify(text: str, *, requested_slot: str | None) -> Understanding:
         return Understanding(ANSWER, parts)
     if is_leaving(text):
         return Understanding(LEAVING, parts)
-    answers_something = bool(parts.name_clauses or parts.phone_clauses or parts.time_clauses)
+    answers_something = bool(parts.name_clauses or parts.phone_clauses or parts.time_clauses) or (
+        requested_slot == "incident_time" and bool(extract_time(text)) and not re.search(r"[？?]$", text.strip())
+    )  # "哎呀就前几天开始的吧 我也记不清了" answers "什么时候"
     if _PERSON_RE.search(bare) and not answers_something:
         return Understanding(PERSON, parts)
     if _NOT_A_REPORT_RE.search(bare) and not answers_something:
@@ -251,6 +257,8 @@ def classify(text: str, *, requested_slot: str | None) -> Understanding:
         return Understanding(NEW_MATTER, parts)
     if answers_something:
         return Understanding(ANSWER, parts)
+    if requested_slot not in (None, "description", "correction_request") and _VENTING_RE.search(bare) and len(bare) <= 20:
+        return Understanding(VENTING, parts)  # "气得我想把食堂炸了" said to "具体在哪": feelings, not a place
     if _BOT_COMPLAINT_RE.search(bare) and len(bare) <= 20:
         return Understanding(BOT_COMPLAINT, parts)
     if _BOT_CHALLENGE_RE.search(bare) and len(bare) <= 16:

@@ -195,3 +195,40 @@ def test_urgent_ticket_waiting_for_a_dispatcher_promises_no_department() -> None
               "created_at": "2026-12-03T22:00:00+08:00", "reply_due_at": "2026-12-04T17:30:00+08:00", "assignments": []}
     text = filed_message(ticket)
     assert "派单员会优先派给承办单位" in text and "派给自来水" not in text
+
+
+@pytest.mark.parametrize("said", ["就用这个号码", "不用保密"])
+def test_an_answer_to_another_question_is_not_the_place(said: str) -> None:
+    out = process(turn(said, "location"))
+    assert "location" not in out.updates
+
+
+# -- found by talking to the bot as a confused, impatient or angry citizen ------------------------------
+
+
+def test_not_knowing_whom_to_call_is_no_matter_yet() -> None:
+    from bot.parsing import has_substance
+
+    assert not has_substance("喂 是12345吗 我也不知道该找谁") and not has_substance("是12345吗")
+    assert has_substance("我家自来水放出来是黄的")
+
+
+def test_what_confidential_means_is_explained_not_taken_as_yes() -> None:
+    out = process(turn("啥叫保密啊", "confidential"))
+    assert "confidential" not in out.updates and "不让被反映的一方知道" in out.messages[0]["text"]
+
+
+def test_an_answer_to_another_question_is_never_the_time() -> None:
+    out = process(turn("那就保密吧", "incident_time", confidential=True))
+    assert "incident_time" not in out.updates and out.failed == "incident_time"
+
+
+def test_a_few_days_ago_is_a_time_not_a_question() -> None:
+    out = process(turn("哎呀就前几天开始的吧 我也记不清了", "incident_time"))
+    assert out.updates["incident_time"] == "前几天" and not out.messages
+
+
+def test_venting_at_the_place_question_is_heard_not_stored() -> None:
+    out = process(turn("气得我想把食堂炸了", "location"))
+    assert "location" not in out.updates and out.alarm is None
+    assert "我理解您的心情" in out.messages[0]["text"]
