@@ -397,9 +397,16 @@ def _extract_everything(turn: Turn, text: str, slots: dict[str, Any], out: Outco
             vague = detail in (None, UNKNOWN) or detail == slots.get("location_town")
             if match.detail and vague and match.detail not in slots["location"]:
                 # A village/estate/road named later makes the address more precise.
-                up["location_detail"] = match.detail
+                detail = match.detail
+                if turn.requested_slot == "location_detail":
+                    words = place_words(text)
+                    said = _clean_place_answer(words, match_address(words))
+                    if match.detail in said and len(said) <= 40:
+                        detail = said  # "高作镇政府食堂" as said, not only the landmark
                 town = up.get("location_town") or slots.get("location_town") or ""
-                up["location"] = f"{town if town != UNKNOWN else ''}{match.detail}"
+                town = "" if town == UNKNOWN else town
+                up["location_detail"] = detail
+                up["location"] = detail if town and detail.startswith(town) else f"{town}{detail}"
     elif slots.get("location") not in (None, UNKNOWN, NO_LOCATION):
         _add_house_number(text, slots, up)
     if not slots.get("incident_time"):

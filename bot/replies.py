@@ -118,6 +118,8 @@ def non_answer_reply(kind: str, text: str, *, requested_slot: str | None) -> str
 
 
 def answer_question_back(bare: str, requested_slot: str | None) -> str:
+    if re.search(r"(快点|快一点|赶紧|抓紧|着急|赶时间|还要上班|没时间)", bare):
+        return "好的，我抓紧，就剩几个问题，很快就好。"
     if re.search(r"(收费|要钱|花钱)", bare):
         return "12345热线是免费的，登记和办理都不收费。"
     if re.search(r"(多久|多长时间|几天|什么时候(?:能|会)?(?:给|回|办|处理))", bare):

@@ -232,3 +232,21 @@ def test_venting_at_the_place_question_is_heard_not_stored() -> None:
     out = process(turn("气得我想把食堂炸了", "location"))
     assert "location" not in out.updates and out.alarm is None
     assert "我理解您的心情" in out.messages[0]["text"]
+
+
+def test_a_time_word_before_an_estate_word_is_no_estate() -> None:
+    from bot.gazetteer import match_address
+
+    assert not match_address("上个月小区着火那家到现在外墙还是黑的", strict=True).found
+    assert not match_address("这个月小区停水三次了", strict=True).found
+
+
+def test_a_landmark_with_more_words_at_the_detail_question_is_kept_as_said() -> None:
+    slots = {"description": "食堂饭菜难吃", "demand_type": "complaint", "location": "高作镇", "location_town": "高作镇"}
+    out = process(Turn(text="高作镇政府食堂", intent="inform", confidence=0.9, requested_slot="location_detail", slots=slots))
+    assert out.updates["location"] == "高作镇政府食堂"  # not "高作镇高作镇政府"
+
+
+def test_a_hurried_citizen_is_told_it_is_nearly_done() -> None:
+    out = process(turn("你们能不能快点啊 我还要上班", "location"))
+    assert "location" not in out.updates and "很快就好" in out.messages[0]["text"]
