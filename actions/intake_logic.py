@@ -247,6 +247,10 @@ def process(turn: Turn) -> Outcome:
             out.messages.append({"text": replies.non_answer_reply(seen.kind, text, requested_slot=requested)})
             if seen.kind == understood.NEW_MATTER:
                 out.updates["next_matter"] = text[:500]
+            if seen.kind == understood.QUESTION and slots.get("description") and understood.is_matter_question(text):
+                # The department answers it with the rest: it goes into the matter, as the reply says.
+                out.updates["description"] = f"{slots['description']}；{chinese_punctuation(clean_description(text))}"
+                out.messages[-1] = {"text": "这个问题我也记到工单里了，请承办部门一并答复您。"}
             return out
 
     rule_intent = turn.intent in RULE_INTENTS and (

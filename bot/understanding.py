@@ -251,7 +251,9 @@ def classify(text: str, *, requested_slot: str | None) -> Understanding:
     )  # "哎呀就前几天开始的吧 我也记不清了" answers "什么时候"
     if _PERSON_RE.search(bare) and not answers_something:
         return Understanding(PERSON, parts)
-    if _NOT_A_REPORT_RE.search(bare) and not answers_something:
+    wants_something = bool(re.search(r"((?<!不)是要|(?<!不)是想|而是|要你们|请你们|麻烦你们|帮(?:我|忙)|给(?:我|我们)(?:修|补|弄|处理))", bare))
+    if _NOT_A_REPORT_RE.search(bare) and not answers_something and not wants_something:
+        # "我不是要投诉物业 是要你们来把井盖补上" says what is wanted: the report goes on
         return Understanding(NOT_A_REPORT, parts)
     if _NEW_MATTER_RE.search(bare):
         return Understanding(NEW_MATTER, parts)
@@ -267,6 +269,14 @@ def classify(text: str, *, requested_slot: str | None) -> Understanding:
         # "为什么要留电话" / "要多久啊" asked back; "路灯坏了谁管啊" is still the matter when it was asked.
         return Understanding(QUESTION, parts)
     return Understanding(ANSWER, parts)
+
+
+_MATTER_QUESTION_RE = re.compile(r"(材料|手续|流程|怎么办理|怎么办|需要什么|要准备|要带|能不能上|能不能办|可以办|去哪|哪里办|找哪个部门|怎么申请)")
+
+
+def is_matter_question(text: str) -> bool:
+    """ "那我要准备什么材料呢": a question about the matter itself, for the department to answer."""
+    return bool(_MATTER_QUESTION_RE.search(_bare(text)))
 
 
 def focus_for(requested_slot: str | None, parts: Parts, text: str) -> str:

@@ -250,3 +250,14 @@ def test_a_landmark_with_more_words_at_the_detail_question_is_kept_as_said() -> 
 def test_a_hurried_citizen_is_told_it_is_nearly_done() -> None:
     out = process(turn("你们能不能快点啊 我还要上班", "location"))
     assert "location" not in out.updates and "很快就好" in out.messages[0]["text"]
+
+
+def test_not_a_complaint_but_a_repair_goes_on() -> None:
+    assert u.classify("不是 我不是要投诉物业 是要你们来把井盖补上", requested_slot="citizen_name").kind != u.NOT_A_REPORT
+    assert u.classify("我就问问啊 不是要反映什么", requested_slot="location").kind == u.NOT_A_REPORT
+
+
+def test_a_question_about_the_matter_goes_into_the_ticket() -> None:
+    slots = {"description": "我家孩子上学的事 户口不在这边能不能上", "demand_type": "consultation"}
+    out = process(Turn(text="那我要准备什么材料呢", intent="consultation", confidence=0.9, requested_slot="location", slots=slots))
+    assert out.updates["description"].endswith("那我要准备什么材料呢") and "一并答复" in out.messages[0]["text"]
