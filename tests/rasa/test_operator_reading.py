@@ -261,3 +261,11 @@ def test_a_question_about_the_matter_goes_into_the_ticket() -> None:
     slots = {"description": "我家孩子上学的事 户口不在这边能不能上", "demand_type": "consultation"}
     out = process(Turn(text="那我要准备什么材料呢", intent="consultation", confidence=0.9, requested_slot="location", slots=slots))
     assert out.updates["description"].endswith("那我要准备什么材料呢") and "一并答复" in out.messages[0]["text"]
+
+
+def test_a_child_alone_for_hours_is_urgent_help() -> None:
+    from bot.safety import urgent_help
+
+    advice = urgent_help("我邻居家小孩一直哭 大人好像不在 好几个小时了")
+    assert advice is not None and advice.urgency == "紧急" and "110" in advice.advice
+    assert urgent_help("我家孩子上学的事 户口不在这边能不能上") is None
