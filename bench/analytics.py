@@ -3,6 +3,9 @@ dashboard's HTTP queries against a real uvicorn (p50/p95), the daily hotspot + w
 process's peak memory (VmHWM).
 
     .venv/bin/python bench/analytics.py [--pg-tickets 1000000] [--sqlite-tickets 100000] [--only pg|sqlite]
+        [--keep-db var/bench-analytics] [--seed-only]
+--keep-db keeps the seeded databases in that directory and reuses them on the next run (seeding 1M
+tickets takes minutes); --seed-only stops after seeding.
 Targets (issue 14): dashboard p95 < 300 ms, daily job < 60 s, API memory < 1 GB.
 """
 
@@ -45,15 +48,18 @@ def _pg_server(root: Path) -> tuple[str, callable]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     port = _free_port()
-    subprocess.run(_as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                                "--locale=C.UTF-8"), check=True, capture_output=True)
+    fresh = not (data / "PG_VERSION").exists()
+    if fresh:
+        subprocess.run(_as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                                    "--locale=C.UTF-8"), check=True, capture_output=True)
     subprocess.run(_as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-t", "60", "-o",
                                 f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
                                 "-c shared_buffers=256MB -c work_mem=32MB", "start"), check=True, capture_output=True)
     import psycopg
 
-    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as conn:
-        conn.execute("CREATE DATABASE bench")
+    if fresh:
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE bench")
 
     def stop() -> None:
         subprocess.run(_as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"), capture_output=True)
@@ -72,27 +78,61 @@ def _p(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
 
 
-def run(kind: str, url: str, tickets: int, work: Path) -> dict:
-    import httpx
+def _seeded_counts(engine) -> dict[str, int] | None:
+    from sqlalchemy import text
 
-    from api.analytics import hotspots, warnings
-    from api.analytics.periods import Period
+    with engine.connect() as conn:
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                  for t in ("tickets", "ticket_assignments", "callback_jobs")}
+    return counts if counts["tickets"] else None
+
+
+def run(kind: str, url: str, tickets: int, work: Path, *, seed_only: bool = False) -> dict:
+    import httpx
+    from sqlalchemy import delete, insert
+
+    from api.analytics import daily, hotspots, warnings
+    from api.analytics.models import DailyChange, DailyCounts, DailyState
+    from api.analytics.periods import Period, county_tz
     from api.analytics.synthetic import generate, write
-    from api.core.db import get_engine, run_migrations, session_factory
+    from api.core.db import get_engine, run_migrations, session_factory, utcnow
     from api.scheduler.startup import prepare_back_office
     from tests.support.processes import Service, free_port
 
     _reset(url)
     run_migrations()
     prepare_back_office()
-    started = time.monotonic()
-    history = generate(total=tickets, end=END, villages=_villages())
-    generated = time.monotonic() - started
-    write(engine=get_engine(), history=history)
-    loaded = time.monotonic() - started - generated
+    seeded = _seeded_counts(get_engine())
+    generated = loaded = None
+    if seeded is None:
+        started = time.monotonic()
+        history = generate(total=tickets, end=END, villages=_villages())
+        generated = round(time.monotonic() - started, 1)
+        write(engine=get_engine(), history=history)
+        loaded = round(time.monotonic() - started - generated, 1)
+        seeded = {"tickets": len(history.tickets), "ticket_assignments": len(history.assignments),
+                  "callback_jobs": len(history.jobs)}
+        del history
+    if seed_only:
+        return {"database": kind, "seeded": seeded, "generate_s": generated, "load_s": loaded}
 
     now = datetime(END.year, END.month, END.day, 12, tzinfo=UTC)
     with session_factory()() as s:
+        # 日汇总 from nothing (a reused database keeps the last run's: start again), then the daily job's
+        # share after a day of 签收/办结/回访 touching the last 31 days' tickets (their days marked changed).
+        for table in (DailyCounts, DailyState, DailyChange):
+            s.execute(delete(table))
+        s.commit()
+        t0 = time.monotonic()
+        backfill = daily.refresh(db_session=s)
+        backfill_s = time.monotonic() - t0
+        today = datetime.now(UTC).astimezone(county_tz()).date()
+        marked = utcnow()
+        s.execute(insert(DailyChange), [{"day": today - timedelta(days=d), "changed_at": marked} for d in range(1, 32)])
+        s.commit()
+        t0 = time.monotonic()
+        refreshed = daily.refresh(db_session=s)
+        job_summary = time.monotonic() - t0
         t0 = time.monotonic()
         counts = warnings.run_rules(db_session=s, now=now)
         job_warn = time.monotonic() - t0
@@ -148,16 +188,19 @@ def run(kind: str, url: str, tickets: int, work: Path) -> dict:
         api.stop()
     every = [x for v in latencies.values() for x in v]
     return {
-        "database": kind, "tickets": len(history.tickets), "assignments": len(history.assignments),
-        "callback_jobs": len(history.jobs), "generate_s": round(generated, 1), "load_s": round(loaded, 1),
+        "database": kind, "tickets": seeded["tickets"], "assignments": seeded["ticket_assignments"],
+        "callback_jobs": seeded["callback_jobs"], "generate_s": generated, "load_s": loaded,
+        "reused_seeded_db": generated is None,
         "dashboard_ms": {"requests": len(every), "p50": _p(every, 0.5), "p95": _p(every, 0.95), "max": _p(every, 1.0),
                          "per_query_p95": {k: _p(v, 0.95) for k, v in latencies.items()}},
         "hotspots_week_http_ms": [round(x * 1000) for x in hot],
-        "daily_job_s": {"warning_rules": round(job_warn, 1), "hotspots_last_7_days": round(job_hot, 1),
-                        "total": round(job_warn + job_hot, 1)},
+        "summary_backfill": {**backfill, "s": round(backfill_s, 1)},
+        "daily_job_s": {"summary_refresh_31_changed_days": round(job_summary, 1), "warning_rules": round(job_warn, 1),
+                        "hotspots_last_7_days": round(job_hot, 1), "total": round(job_summary + job_warn + job_hot, 1)},
+        "daily_job_refreshed": refreshed,
         "daily_job_found": {"new_warnings": counts, "hotspots": len(spots), "bursts": sum(1 for s in spots if s["burst"])},
         "api_peak_rss_mb": round(hwm_kb / 1024),
-        "targets_met": {"dashboard_p95_under_300ms": _p(every, 0.95) < 300, "daily_job_under_60s": job_warn + job_hot < 60,
+        "targets_met": {"dashboard_p95_under_300ms": _p(every, 0.95) < 300, "daily_job_under_60s": job_summary + job_warn + job_hot < 60,
                         "api_memory_under_1gb": hwm_kb < 1024 * 1024},
     }
 
@@ -168,24 +211,35 @@ def main() -> int:
     parser.add_argument("--sqlite-tickets", type=int, default=100_000)
     parser.add_argument("--only", choices=("pg", "sqlite"))
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "analytics.json"))
+    parser.add_argument("--keep-db", help="directory keeping the seeded databases between runs")
+    parser.add_argument("--seed-only", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="minsheng-bench-analytics-"))
+    keep = Path(args.keep_db).resolve() if args.keep_db else None
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
     results = []
     try:
         if args.only in (None, "sqlite"):
-            results.append(run("sqlite", f"sqlite:///{work / 'bench.sqlite3'}", args.sqlite_tickets, work))
+            db_file = (keep or work) / "bench.sqlite3"
+            results.append(run("sqlite", f"sqlite:///{db_file}", args.sqlite_tickets, work, seed_only=args.seed_only))
             print(json.dumps(results[-1], ensure_ascii=False), flush=True)
         if args.only in (None, "pg"):
-            pg_root = Path(tempfile.mkdtemp(prefix="minsheng-bench-pg-"))  # its own dir: postgres must own it
+            # Its own dir: postgres must own it.
+            pg_root = keep / "pg" if keep else Path(tempfile.mkdtemp(prefix="minsheng-bench-pg-"))
+            pg_root.mkdir(exist_ok=True)
             url, stop = _pg_server(pg_root)
             try:
-                results.append(run("postgresql", url, args.pg_tickets, work))
+                results.append(run("postgresql", url, args.pg_tickets, work, seed_only=args.seed_only))
                 print(json.dumps(results[-1], ensure_ascii=False), flush=True)
             finally:
                 stop()
-                shutil.rmtree(pg_root, ignore_errors=True)
+                if not keep:
+                    shutil.rmtree(pg_root, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if args.seed_only:
+        return 0
     out = {"benchmark": "analytics", "machine": f"{os.cpu_count()} cores", "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
            "history_end": END.isoformat(), "results": results}
     Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n")

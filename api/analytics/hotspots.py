@@ -197,6 +197,32 @@ def _title_terms(texts: list[str], places: list[str | None], limit: int = 3) -> 
     return picked or [w for w, _ in df.most_common(limit)]
 
 
+_CLAUSE = re.compile(r"[。！？!?；;\n]")
+_LEAD_IN = re.compile(r"^(?:(?:您好|你好|尊敬的[^，,]{0,8})[，,！!]?|我(?:想|要)?(?:咨询|问|反映|投诉|举报)一下|关于|反映|投诉|举报|咨询|"
+                      r"请问|建议|希望|请求|求助)+[，,：:]?")
+_TAIL = re.compile(r"(?:[，,](?:谢谢|请尽快处理|请领导重视|望回复)[^，,]*|的问题|问题|的情况|情况|的建议|的投诉|的咨询)$")
+HEADLINE_CHARS = 22
+
+
+def _innermost(place: str) -> str:
+    """上冈镇冈南社区 → 冈南社区: the part a demand's own wording names."""
+    parts = re.findall(r".+?(?:街道|社区|居委会|镇|乡|村|市|区|县)", place)
+    return parts[-1] if parts else place
+
+
+def headline(text: str) -> str:
+    """What one demand is about, in a few words: its first clause without 关于…的问题 (a board message's
+    first clause is its 留言主题, see api.online)."""
+    for clause in _CLAUSE.split(text):
+        clause = _TAIL.sub("", _LEAD_IN.sub("", clause.strip(" ，,。")).strip())
+        if len(clause) >= 4:
+            if len(clause) <= HEADLINE_CHARS:
+                return clause
+            cut = max(clause.rfind("，", 0, HEADLINE_CHARS), clause.rfind(",", 0, HEADLINE_CHARS))
+            return clause[:cut] if cut >= 8 else clause[:HEADLINE_CHARS - 1] + "…"
+    return ""
+
+
 def _similar_count(matrix, centroid: np.ndarray, docs: list[Doc], place: str | None) -> list[int]:
     """Indices of docs (another window) about the same topic: similar to the centroid, same place rule."""
     if matrix.shape[0] == 0:
@@ -225,6 +251,7 @@ def find_hotspots(*, db_session: Session, period: Period, principal: Principal |
         vectorizer.fit([d.text for d in docs] + [d.text for d in base_docs])
     except ValueError:  # nothing repeats at all: no topic
         return []
+    # Transformed apart, not fit_transform: one matrix of period + baseline at once doubled the API's peak memory.
     matrix = vectorizer.transform([d.text for d in docs])
     base_matrix = vectorizer.transform([d.text for d in base_docs]) if base_docs else matrix[:0]
     year_matrix = vectorizer.transform([d.text for d in year_docs]) if year_docs else matrix[:0]
@@ -252,12 +279,15 @@ def find_hotspots(*, db_session: Session, period: Period, principal: Principal |
         closeness = matrix[group] @ centroid
         order = np.argsort(-closeness)[:samples]
         terms = _title_terms([m.text for m in members], [m.place for m in members])
+        # Named after its most typical demand (closest to the centroid), in the place when one dominates.
+        about = next((h for h in (headline(members[i].text) for i in order) if h), "") or "、".join(terms)
+        prefix = dominant if dominant and _innermost(dominant) not in about else ""
         dept = Counter(m.department for m in members if m.department).most_common(1)
         level = Counter((m.level1, m.level3) for m in members if m.level1).most_common(1)
         expected = len(baseline) / baseline_days * period.days
         year_count = len(_similar_count(year_matrix, centroid, year_docs, dominant)) if last_year else None
         out.append({
-            "title": f"{dominant or ''}{' ' if dominant else ''}{'、'.join(terms)}".strip() or "未命名热点",
+            "title": mask_text(f"{prefix} {about}".strip()) or "未命名热点",
             "count": len(members),
             "tickets": [m.ticket_no for m in sorted(members, key=lambda m: (m.day, m.id))],
             "terms": terms,

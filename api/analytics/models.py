@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core.db import Base, utcnow
@@ -118,3 +118,81 @@ class SourceTask(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
+
+
+class DailyCounts(Base):
+    """日汇总: the additive counts of stats.COUNT_FIELDS for one Beijing day and one key of one dimension.
+
+    dim "day" holds the day's totals (one row per day, zeros included: its presence says the day is
+    summarised); "category3" rows roll up to category2/category1. Keys are the ticket columns as text
+    (enterprise "1"/"0", hour "HH"); None stays None.
+    """
+
+    __tablename__ = "analytics_daily_counts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+    dim: Mapped[str] = mapped_column(String(16))
+    k1: Mapped[str | None] = mapped_column(String(64))
+    k2: Mapped[str | None] = mapped_column(String(64))
+    k3: Mapped[str | None] = mapped_column(String(64))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    dispatched: Mapped[int] = mapped_column(Integer, default=0)
+    sign_due: Mapped[int] = mapped_column(Integer, default=0)
+    sign_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    complete_due: Mapped[int] = mapped_column(Integer, default=0)
+    complete_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    overdue: Mapped[int] = mapped_column(Integer, default=0)
+    late_replied: Mapped[int] = mapped_column(Integer, default=0)
+    returned: Mapped[int] = mapped_column(Integer, default=0)
+    repeats: Mapped[int] = mapped_column(Integer, default=0)
+    enterprise: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    rated: Mapped[int] = mapped_column(Integer, default=0)
+    rated_good: Mapped[int] = mapped_column(Integer, default=0)
+    dissatisfied: Mapped[int] = mapped_column(Integer, default=0)
+    solved_asked: Mapped[int] = mapped_column(Integer, default=0)
+    solved: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_analytics_daily_counts_dim_day", "dim", "day"),)
+
+
+class DailyState(Base):
+    """When a day was summarised and until when its counts hold.
+
+    The counts depend on the clock only through deadlines (签收 and 办结 due "by now"): valid_until is
+    the earliest such deadline still ahead when the day was computed (None: none left). fresh_from is
+    the computation time less a margin; a change marker of that day at or after it makes the day stale.
+    """
+
+    __tablename__ = "analytics_daily_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column()
+    fresh_from: Mapped[datetime] = mapped_column()
+    valid_until: Mapped[datetime | None] = mapped_column()
+
+
+class DailyChange(Base):
+    """A change marker: a ticket, assignment or follow-up of this Beijing day was written (same transaction)."""
+
+    __tablename__ = "analytics_daily_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+    changed_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (Index("ix_analytics_daily_changes_day_changed", "day", "changed_at"),)
+
+
+class JobRun(Base):
+    """One run of the daily job per Beijing day: the primary key lets one API worker claim it."""
+
+    __tablename__ = "analytics_job_runs"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(8))  # running | done | failed
+    started_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    trigger: Mapped[str] = mapped_column(String(16))  # scheduler | cli
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -129,12 +129,15 @@ def _lead():
     return aliased(TicketAssignment, name="lead")
 
 
-def _raw(*, db_session: Session, period: Period, dim: str | None, principal: Principal | None, now: datetime,
-         channel: str | None, enterprise: bool | None) -> dict[tuple, dict[str, int]]:
-    """One GROUP BY over tickets (+ the active lead assignment) and one over finished follow-ups."""
-    # coalesce(x, x) is x, but no index matches it: SQLite would otherwise walk the GROUP BY column's
-    # index over the whole table instead of the period's rows by created_at.
-    keys = [func.coalesce(c, c).label(f"k{i}") for i, c in enumerate(dimension_columns(db_session, dim) if dim else [literal("all")])]
+def count_rows(*, db_session: Session, keys: list, conds: list, now: datetime) -> dict[tuple, dict[str, int]]:
+    """The additive counts per key: one GROUP BY over tickets (+ the active lead assignment) matching
+    conds, and one over their finished follow-ups. The clock enters only through deadlines "due by now"
+    (analytics.daily.pending_deadlines lists when that changes)."""
+    if _dialect(db_session) == "sqlite":
+        # coalesce(x, x) is x, but no index matches it: SQLite would otherwise walk the GROUP BY column's
+        # index over the whole table instead of the period's rows by created_at.
+        keys = [func.coalesce(c, c) for c in keys]
+    keys = [c.label(f"k{i}") for i, c in enumerate(keys)]
     lead = _lead()
     returned = exists().where(TicketAssignment.ticket_id == Ticket.id, TicketAssignment.status == AssignmentStatus.returned)
     one = literal(1)
@@ -161,7 +164,7 @@ def _raw(*, db_session: Session, period: Period, dim: str | None, principal: Pri
         )
         .select_from(Ticket)
         .outerjoin(lead, and_(lead.ticket_id == Ticket.id, lead.role == "lead", lead.active.is_(True)))
-        .where(*ticket_filters(period=period, principal=principal, channel=channel, enterprise=enterprise))
+        .where(*conds)
         .group_by(*keys)
     )
     out: dict[tuple, dict[str, int]] = {}
@@ -169,6 +172,10 @@ def _raw(*, db_session: Session, period: Period, dim: str | None, principal: Pri
     for row in db_session.execute(query):
         out[tuple(row[:n])] = dict(row._mapping)
     good = CallbackJob.rating.in_(("满意", "基本满意"))
+    status = CallbackJob.status
+    if _dialect(db_session) == "sqlite":
+        # Drive from the period's tickets, not from every finished follow-up (status index) ever.
+        status = func.coalesce(status, status)
     rated = (
         select(
             *keys,
@@ -179,14 +186,28 @@ def _raw(*, db_session: Session, period: Period, dim: str | None, principal: Pri
             when(CallbackJob.solved.is_(True)).label("solved"),
         )
         .select_from(CallbackJob).join(Ticket, Ticket.id == CallbackJob.ticket_id)
-        # Drive from the period's tickets, not from every finished follow-up (status index) ever.
-        .where(func.coalesce(CallbackJob.status, CallbackJob.status) == JobStatus.done,
-               *ticket_filters(period=period, principal=principal, channel=channel, enterprise=enterprise))
+        .where(status == JobStatus.done, *conds)
         .group_by(*keys)
     )
     for row in db_session.execute(rated):
         out.setdefault(tuple(row[:n]), {}).update(dict(row._mapping))
     return out
+
+
+def raw_counts(*, db_session: Session, period: Period, dim: str | None, principal: Principal | None, now: datetime,
+               channel: str | None = None, enterprise: bool | None = None, only=None) -> dict[tuple, dict[str, int]]:
+    """Counts per key of `dim` straight from the ticket rows (`only`: an extra condition on them)."""
+    keys = dimension_columns(db_session, dim) if dim else [literal("all")]
+    conds = ticket_filters(period=period, principal=principal, channel=channel, enterprise=enterprise)
+    return count_rows(db_session=db_session, keys=keys, conds=conds if only is None else [*conds, only], now=now)
+
+
+def merge_counts(into: dict[tuple, dict[str, int]], more: dict[tuple, dict[str, int]]) -> dict[tuple, dict[str, int]]:
+    for key, values in more.items():
+        have = into.setdefault(key, dict.fromkeys(COUNT_FIELDS, 0))
+        for k in COUNT_FIELDS:
+            have[k] = int(have.get(k) or 0) + int(values.get(k) or 0)
+    return into
 
 
 def _names(db_session: Session) -> dict[str, str]:
@@ -224,8 +245,13 @@ def summarize(*, db_session: Session, period: Period, group_by: str | None = Non
     now = now or utcnow()
     if group_by is not None and group_by not in DIMENSIONS:
         raise DimensionError(f"不能按“{group_by}”分组；可选：{'、'.join(DIMENSIONS)}")
-    raw = _raw(db_session=db_session, period=period, dim=group_by, principal=principal, now=now, channel=channel,
-               enterprise=enterprise)
+    if channel is None and enterprise is None and (principal is None or access.visibility_clause(principal) is None):
+        from api.analytics import daily
+
+        raw = daily.counts(db_session=db_session, period=period, dim=group_by, now=now)
+    else:  # filtered or a restricted reader: straight from the rows
+        raw = raw_counts(db_session=db_session, period=period, dim=group_by, principal=principal, now=now,
+                         channel=channel, enterprise=enterprise)
     overall = Counts()
     for values in raw.values():
         overall.add(values)

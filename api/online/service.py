@@ -24,6 +24,7 @@ from fastapi import HTTPException
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+import api.analytics.changes  # noqa: F401 — imported tickets mark their 日汇总 day (old dates too)
 from api.core.settings import get_settings
 from api.core.text import clean_text
 from api.tickets import service as tickets

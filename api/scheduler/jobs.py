@@ -105,6 +105,8 @@ def _check_ticket(*, db_session: Session, ticket: Ticket, now: datetime, warn: t
 
 
 async def scheduler_loop(interval_seconds: float) -> None:
+    from api.analytics.job import run_daily_if_due  # 数据治理 daily job: once per Beijing day, run recorded
+
     while True:
         try:
             counts = await asyncio.to_thread(run_due_jobs)
@@ -112,4 +114,10 @@ async def scheduler_loop(interval_seconds: float) -> None:
                 log.info("scheduler: %s", counts)
         except Exception:  # noqa: BLE001 — one failed run must not stop the next
             log.exception("scheduler run failed")
+        try:
+            daily = await asyncio.to_thread(run_daily_if_due)
+            if daily is not None:
+                log.info("analytics daily job: %s", daily)
+        except Exception:  # noqa: BLE001 — recorded as failed in analytics_job_runs, retried later
+            log.exception("analytics daily job failed")
         await asyncio.sleep(interval_seconds)

@@ -255,3 +255,107 @@ def test_monthly_report_and_hotspot_report_carry_the_figures(client: TestClient,
                       params={"start": "2026-11-16", "end": "2026-11-22", "terms": "自来水 发黄"})
     assert spot.status_code == 200
     assert "相关诉求8件" in _docx_text(spot.content)
+
+
+# ---- 日汇总: the summary table gives exactly the raw computation --------------------------------------
+
+def _normal(counts: dict) -> dict:
+    from api.analytics.stats import COUNT_FIELDS
+
+    return {k: {f: int(v.get(f) or 0) for f in COUNT_FIELDS} for k, v in counts.items()}
+
+
+def _assert_same_as_raw(s, period, now) -> None:
+    from api.analytics import daily, stats
+
+    for dim in (None, *stats.DIMENSIONS):
+        summary = daily.counts(db_session=s, period=period, dim=dim, now=now)
+        raw = stats.raw_counts(db_session=s, period=period, dim=dim, principal=None, now=now)
+        assert _normal(summary) == _normal(raw), dim
+
+
+def test_daily_summary_equals_raw_and_follows_edits_and_the_clock(client: TestClient, staff: dict) -> None:
+    from api.analytics import daily, job
+    from api.analytics.models import DailyState, JobRun
+    from api.analytics.periods import Period
+
+    now = datetime.now(UTC)
+    today = now.astimezone(BJ).date()
+    days = [today - timedelta(days=d) for d in (40, 39, 38, 30, 2)]
+    with core_db.session_factory()() as s:
+        planted = []
+        for i, day in enumerate(days):
+            created = datetime(day.year, day.month, day.day, 9 + i, tzinfo=BJ).astimezone(UTC)
+            for j in range(3):
+                t = plant(s, created=created + timedelta(minutes=j), signed=timedelta(hours=1 + 2 * j),
+                          replied=timedelta(days=2 + 2 * j), town=["近湖街道", "上冈镇"][j % 2], dept=["cgj", "zjj"][j % 2],
+                          channel=["voice", "chat"][i % 2], enterprise=j == 2,
+                          levels=("城乡建设", "城市建设和市政管理", "路灯") if j else ("交通运输", "公共交通", "公交线路"))
+                planted.append(t)
+                if j < 2:
+                    rate(s, t, ["满意", "不满意"][j], j == 0)
+        # Two days ago, one still open: its 办结时限 (in 5 days) is still ahead.
+        pending = plant(s, created=planted[-1].created_at + timedelta(hours=1), signed=timedelta(hours=1))
+        s.commit()
+    period = Period(today - timedelta(days=45), today)
+
+    with core_db.session_factory()() as s:
+        first = job.run_daily(db_session=s, now=now, trigger="test")
+        assert first is not None and first["summary"]["days_refreshed"] >= 40
+        assert job.run_daily(db_session=s, now=now, trigger="test") is None  # once per day
+        assert s.get(JobRun, today).status == "done"
+        stale = daily.stale_days(db_session=s, start=days[0], end=today - timedelta(days=1), now=now)
+        assert stale == []  # every past day is read from the summary now
+        assert s.get(DailyState, days[-1]).valid_until == pending.complete_due_at
+        _assert_same_as_raw(s, period, now)
+    before = client.get("/api/v1/analytics/summary", params={"start": str(period.start), "end": str(today),
+                                                             "group_by": "category1"}, headers=staff["agent"]).json()
+    assert before["total"] == 16 and before["closed"] == 0 and before["rated"] == 10
+    assert {g["key"]: g["total"] for g in before["groups"]} == {"城乡建设": 11, "交通运输": 5}
+
+    # A past day's ticket is closed, re-classified and re-rated: its day goes stale, figures follow at once.
+    with core_db.session_factory()() as s:
+        t = s.get(Ticket, planted[1].id)
+        t.status, t.category_level1, t.category_level2, t.category_level3 = "已办结", "交通运输", "公共交通", "公交线路"
+        lead = s.query(TicketAssignment).filter_by(ticket_id=planted[1].id).one()
+        lead.replied_at = None
+        s.commit()
+        assert daily.stale_days(db_session=s, start=days[0], end=days[0], now=now) == [days[0]]
+        _assert_same_as_raw(s, period, now)
+    after = client.get("/api/v1/analytics/summary", params={"start": str(period.start), "end": str(today),
+                                                            "group_by": "category1"}, headers=staff["agent"]).json()
+    assert after["closed"] == 1 and after["complete_on_time"] == before["complete_on_time"] - 1
+    assert {g["key"]: g["total"] for g in after["groups"]} == {"城乡建设": 10, "交通运输": 6}
+
+    with core_db.session_factory()() as s:
+        again = job.run_daily(db_session=s, now=now, trigger="cli", force=True)
+        assert again["summary"]["days_refreshed"] == 1
+        assert daily.stale_days(db_session=s, start=days[0], end=today - timedelta(days=1), now=now) == []
+        _assert_same_as_raw(s, period, now)
+        # The clock: once the open ticket's 办结时限 passes, its day is computed from the rows again.
+        later = pending.complete_due_at + timedelta(minutes=1)
+        assert daily.stale_days(db_session=s, start=days[-1], end=days[-1], now=later) == [days[-1]]
+        _assert_same_as_raw(s, period, later)
+        day_period = Period(days[-1], days[-1])
+        from api.analytics import stats
+
+        assert stats.summarize(db_session=s, period=day_period, now=later, compare=False)["complete_due"] == \
+            stats.summarize(db_session=s, period=day_period, now=now, compare=False)["complete_due"] + 1
+        # Restricted readers and filters never read the summary, and agree with it.
+        assert stats.summarize(db_session=s, period=period, now=now, channel="chat", compare=False)["total"] == 6
+
+
+def test_daily_job_is_scheduled_once_per_day_with_a_run_record(client: TestClient) -> None:
+    from api.analytics import job
+    from api.analytics.models import JobRun
+
+    day = datetime.now(UTC).astimezone(BJ).date()
+    early = datetime(day.year, day.month, day.day, 1, 30, tzinfo=BJ).astimezone(UTC)
+    assert job.run_daily_if_due(now=early) is None  # before 02:00 Beijing time
+    morning = datetime(day.year, day.month, day.day, 2, 5, tzinfo=BJ).astimezone(UTC)
+    result = job.run_daily_if_due(now=morning)
+    assert result is not None and "new_warnings" in result and "summary" in result
+    assert job.run_daily_if_due(now=morning + timedelta(hours=1)) is None
+    with core_db.session_factory()() as s:
+        run = s.get(JobRun, day)
+        assert (run.status, run.trigger, run.result["summary"]) == ("done", "scheduler", result["summary"])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from api.core import db as core_db
 from api.core.settings import get_settings
@@ -74,18 +75,25 @@ def test_dashboard_drills_down_and_exports(planted, tmp_path: Path) -> None:
             rows = list(load_workbook(BytesIO(Path(download.value.path()).read_bytes())).active.iter_rows(values_only=True))
             assert rows[0][0] == "工单号" and {r[0] for r in rows[1:]} == set(found["burst"])
             # A bar of the town chart drills down to that town's tickets.
-            page.wait_for_function("echarts.getInstanceByDom(document.getElementById('chart-town')) !== undefined")
+            # The page's CSP forbids eval, so no wait_for_function: evaluate() runs outside it, locators wait.
+            for _ in range(100):
+                if page.evaluate("""() => { const c = echarts.getInstanceByDom(document.getElementById('chart-town'));
+                                             return !!c && c.getOption().series[0].data.some(d => d.name === '上冈镇'); }"""):
+                    break
+                page.wait_for_timeout(100)
+            page.wait_for_timeout(1500)  # the bars' entry animation
             point = page.evaluate("""() => {
                 const c = echarts.getInstanceByDom(document.getElementById('chart-town'));
                 const data = c.getOption().series[0].data; const i = data.findIndex(d => d.name === '上冈镇');
                 return c.convertToPixel({seriesIndex: 0}, [data[i].value / 2, i]); }""")
+            page.locator("#chart-town").scroll_into_view_if_needed()
             box = page.locator("#chart-town").bounding_box()
             page.mouse.click(box["x"] + point[0], box["y"] + point[1])
-            page.wait_for_function("document.querySelector('#drill-title').textContent.includes('上冈镇')")
+            expect(page.locator("#drill-title")).to_contain_text("上冈镇")
             assert "（8件）" in page.text_content("#drill-title")
             # The statistics table exports too.
             page.select_option("#group", "town")
-            page.wait_for_function("document.querySelector('#group-label').textContent === '镇（街道）'")
+            expect(page.locator("#group-label")).to_have_text("镇（街道）")
             with page.expect_download() as download:
                 page.click("[data-export=summary]")
             sheet = list(load_workbook(BytesIO(Path(download.value.path()).read_bytes())).active.iter_rows(values_only=True))
