@@ -218,3 +218,44 @@ def test_urgent_help_says_what_happens_now_not_tomorrow(stack: Stack) -> None:
     assert (sign_due - dispatched).total_seconds() == 30 * 60  # on the clock, day and night (sla.yml)
     lead = next(a["department"] for a in ticket["assignments"] if a["role"] == "lead")
     assert f"已经直接派给{lead}" in c.text and "30分钟内" in c.text and "不分白天晚上" in c.text
+
+
+# -- found by talking to the bot as a confused, hurried or angry citizen -----------------------------------
+
+
+def test_a_confused_caller_is_asked_for_the_matter_and_helped_through(stack: Stack) -> None:
+    c = Citizen(stack, place="上冈镇草堰口村", name="我姓钱 钱币的钱")
+    asked = c.say("喂 是12345吗 我也不知道该找谁")
+    assert question_of(asked) == "description", asked  # no matter yet: nothing is stored as one
+    c.say("我家自来水放出来是黄的")
+    c.answer_until("time")
+    assert question_of(c.say("哎呀就前几天开始的吧 我也记不清了")) != "time"  # a time, not a question back
+    c.answer_until("confidential")
+    reply = c.say("啥叫保密啊")
+    assert "不让被反映的一方知道" in reply and question_of(reply) == "confidential"
+    c.say("那就保密吧")
+    ticket = c.confirm()
+    assert ticket["description"] == "我家自来水放出来是黄的" and ticket["incident_time"] == "前几天"
+    assert ticket["confidential"] is True and ticket["location"].startswith("上冈镇")
+
+
+def test_an_angry_or_hurried_citizen_is_heard_and_nothing_is_stored_from_it(stack: Stack) -> None:
+    c = Citizen(stack, detail="高作镇政府食堂", time="这个月")
+    c.say("我要投诉 单位食堂的饭菜太难吃了 还贵")
+    assert "很快就好" in c.say("你们能不能快点啊 我还要上班")
+    c.say("高作镇")
+    reply = c.say("气得我想把食堂炸了")
+    assert "我理解您的心情" in reply and "110" not in reply
+    ticket = c.file()
+    assert ticket["location"] == "高作镇政府食堂" and "炸" not in ticket["description"]
+    assert ticket["urgency"] == "普通"
+
+
+def test_not_a_complaint_but_a_repair_goes_on(stack: Stack) -> None:
+    c = Citizen(stack, place="近湖街道水韵华庭门口", time="前天")
+    c.say("我们小区门口那个井盖没了 晚上黑乎乎的 吓死人了")
+    c.answer_until("name")
+    reply = c.say("不是 我不是要投诉物业 是要你们来把井盖补上")
+    assert "不登记" not in reply and question_of(reply) == "name"
+    ticket = c.file()
+    assert "井盖没了" in ticket["description"] and ticket["incident_time"] == "前天"
