@@ -21,6 +21,7 @@ from actions import api_client, outbox
 from actions.handoff import hand_over
 from actions.intake_logic import DEMAND_INTENTS, Turn, next_slot, process
 from actions.report import (
+    ANONYMOUS,
     REPORT_SLOTS,
     build_payload,
     filed_message,
@@ -31,6 +32,7 @@ from actions.validation_base import CappedFailuresFormValidationAction, ProcessR
 from bot import replies
 from bot import understanding as understood
 from bot.numbers import parse_phone, phone_for_speech
+from bot.parsing import demand_type_from_text
 from bot.safety import CRISIS_LINE, SELF_HARM, alarm_for, urgent_help
 from bot.screening import screen
 
@@ -122,6 +124,7 @@ def _end_report(slots: dict[str, Any], how: str) -> dict[str, Any]:
     if draft:
         updates["abandoned_draft"] = {**draft, "ended": how}
     updates["form_exit"] = how
+    updates["next_matter"] = None  # the other matter was to follow a filed ticket: none is filed
     return updates
 
 
@@ -202,6 +205,17 @@ class ActionStartIntake(Action):
         elif tracker.get_slot("form_exit"):
             events.append(SlotSet("form_exit", None))
         intent, confidence = _intent(tracker)
+        if tracker.get_slot("next_matter") and tracker.get_slot("ticket_no"):
+            # The other matter said during the first one (submit_report brought it back): the same
+            # citizen, so the name is kept and the number offered; the form starts from its words.
+            name = tracker.get_slot("citizen_name")
+            if name and name != ANONYMOUS:
+                events.append(SlotSet("citizen_name", name))
+            # "我家门口路灯也坏了": the same kind of matter as the first unless the words say otherwise
+            dtype = demand_type_from_text(tracker.get_slot("next_matter")) or tracker.get_slot("demand_type")
+            if dtype:
+                events.append(SlotSet("demand_type", dtype))
+            return [*events, FollowupAction("intake_form")]
         if intent in DEMAND_INTENTS and confidence >= 0.4:
             events.append(SlotSet("demand_type", intent))
         return events
@@ -250,6 +264,12 @@ class ValidateIntakeForm(CappedFailuresFormValidationAction):
             slots[event["name"]] = event["value"]
         if activating and slots.get("form_exit"):
             slots["form_exit"] = None
+        if activating and slots.get("next_matter"):
+            # The form follows a filed ticket (ActionStartIntake): its first message is the other matter.
+            text = understood.new_matter_words(slots["next_matter"])
+            meta_events.append(SlotSet("next_matter", None))
+            slots["next_matter"] = None
+            intent, confidence = slots.get("demand_type"), 1.0
         outcome = process(
             Turn(
                 text=text,
@@ -505,9 +525,30 @@ async def submit_report(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
     )
     if slots.get("callback_requested") and not filed.replay:
         await _request_callback(dispatcher, tracker.sender_id, payload, filed.ticket_no)
-    if not filed.replay:
-        dispatcher.utter_message(text="请问还有其他需要帮您的吗？")
-    return [SlotSet("ticket_no", filed.ticket_no), SlotSet("ticket_pending", None)]
+    events: list[EventType] = [SlotSet("ticket_no", filed.ticket_no), SlotSet("ticket_pending", None)]
+    if filed.replay:
+        return events
+    return events + _after_filing(dispatcher, tracker, slots)
+
+
+def _after_filing(dispatcher: CollectingDispatcher, tracker: Tracker, slots: dict[str, Any]) -> list[EventType]:
+    """What follows the ticket number: the other matter said on the way, a goodbye, or "还有其他需要吗"."""
+    goodbye = understood.says_goodbye(tracker.latest_message.get("text") or "")
+    matter = understood.new_matter_words(slots.get("next_matter") or "")
+    if slots.get("next_matter") and not goodbye:
+        said = f"：“{matter[:60]}”" if matter else ""
+        dispatcher.utter_message(text=f"您刚才还说了另一件事{said}，我接着帮您登记这一件。")
+        return [FollowupAction("action_start_intake")]
+    if slots.get("next_matter"):
+        dispatcher.utter_message(
+            text=f"您刚才说的另一件事{'（' + matter[:30] + '）' if matter else ''}这次还没有登记，需要的话随时再找我们。再见！"
+        )
+        return [SlotSet("next_matter", None)]
+    if goodbye:
+        dispatcher.utter_message(text="好的，不耽误您了，再见！")  # yes and goodbye in one turn: no further question
+        return []
+    dispatcher.utter_message(text="请问还有其他需要帮您的吗？")
+    return []
 
 
 async def _request_callback(

@@ -222,7 +222,10 @@ def process(turn: Turn) -> Outcome:
         requested == "report_confirmed"
         and (turn.intent == "affirm" or AFFIRM_RE.match(text))
         and not CORRECTION_WORD_RE.search(text)
+        and not understood.cancels(text)
     ):
+        # "好的 拜拜" / "没问题 挂了啊": yes and goodbye — filed, and the ticket number given in the
+        # same reply (actions/intake.py closes with a goodbye instead of "还有其他需要吗"); "好的 算了" is no.
         out.updates["report_confirmed"] = True
         return out
 
@@ -239,10 +242,15 @@ def process(turn: Turn) -> Outcome:
         if seen.kind in (understood.LEAVING, understood.PERSON, understood.NOT_A_REPORT):
             out.exit = seen.kind
             return out
-        if seen.kind in (understood.BOT_COMPLAINT, understood.BOT_CHALLENGE, understood.QUESTION, understood.NEW_MATTER):
+        if seen.kind in (understood.BOT_COMPLAINT, understood.BOT_CHALLENGE, understood.QUESTION, understood.NEW_MATTER,
+                         understood.UNCLEAR_NO, understood.VENTING):
             out.messages.append({"text": replies.non_answer_reply(seen.kind, text, requested_slot=requested)})
             if seen.kind == understood.NEW_MATTER:
                 out.updates["next_matter"] = text[:500]
+            if seen.kind == understood.QUESTION and slots.get("description") and understood.is_matter_question(text):
+                # The department answers it with the rest: it goes into the matter, as the reply says.
+                out.updates["description"] = f"{slots['description']}；{chinese_punctuation(clean_description(text))}"
+                out.messages[-1] = {"text": "这个问题我也记到工单里了，请承办部门一并答复您。"}
             return out
 
     rule_intent = turn.intent in RULE_INTENTS and (
@@ -260,7 +268,11 @@ def process(turn: Turn) -> Outcome:
 
     # Corrections: "电话错了是139…", "地址说错了，是建阳镇的", or the 我要修改 button.
     at_readback = requested in ("report_confirmed", "correction_request")
-    wants_correction = (turn.intent == "correct" and turn.confidence >= 0.5) or bool(CORRECTION_WORD_RE.search(text))
+    # "我姓王" to "怎么称呼您" is the answer even when the NLU hears a correction in it.
+    answers_open_question = not at_readback and _fills_an_empty_field(turn, text, slots)
+    wants_correction = (
+        turn.intent == "correct" and turn.confidence >= 0.5 and not answers_open_question
+    ) or bool(CORRECTION_WORD_RE.search(text))
     if at_readback or (wants_correction and not turn.activating and _has_report(slots)):
         _apply_correction(turn, text, slots, out)
         _finish(slots, out)
@@ -315,6 +327,20 @@ def _finish(slots: Mapping[str, Any], out: Outcome) -> None:
         out.updates["incident_date"] = day.isoformat() if day else None
 
 
+def _fills_an_empty_field(turn: Turn, text: str, slots: Mapping[str, Any]) -> bool:
+    """ "我姓王" when no name was given yet is new information, not a correction (whatever the NLU says)."""
+    req = turn.requested_slot
+    if req in FORM_SLOTS and slots.get(req) is None and _carries_requested(turn, text):
+        return True
+    said = {
+        "citizen_name": extract_name(text) or extract_anonymous(text),
+        "phone": parse_phone(text),
+        "location": match_address(text, strict=True).found,
+        "incident_time": understood.time_answer(text, asked=False),
+    }
+    return any(value and slots.get(name) is None for name, value in said.items())
+
+
 def _has_report(slots: Mapping[str, Any]) -> bool:
     return bool(slots.get("description"))
 
@@ -322,11 +348,18 @@ def _has_report(slots: Mapping[str, Any]) -> bool:
 def _carries_requested(turn: Turn, text: str) -> bool:
     req = turn.requested_slot
     if req == "phone":
-        return parse_phone(text) is not None
+        offered = turn.caller_number and turn.slots.get("phone_use_caller") is None
+        return (
+            parse_phone(text) is not None
+            or understood.refuses_phone(text)
+            or bool(offered and (USE_CALLER_RE.match(text) or NEW_NUMBER_RE.search(text)))
+        )
     if req in LOCATION_SLOTS:
         return match_address(text, strict=True).found
     if req == "citizen_name":
         return bool(extract_name(text) or extract_anonymous(text))
+    if req == "confidential":
+        return answer_confidential(text) is not None  # "不用了" read as "stop" is still "不用保密"
     return False
 
 
@@ -368,13 +401,20 @@ def _extract_everything(turn: Turn, text: str, slots: dict[str, Any], out: Outco
             vague = detail in (None, UNKNOWN) or detail == slots.get("location_town")
             if match.detail and vague and match.detail not in slots["location"]:
                 # A village/estate/road named later makes the address more precise.
-                up["location_detail"] = match.detail
+                detail = match.detail
+                if turn.requested_slot == "location_detail":
+                    words = place_words(text)
+                    said = _clean_place_answer(words, match_address(words))
+                    if match.detail in said and len(said) <= 40:
+                        detail = said  # "高作镇政府食堂" as said, not only the landmark
                 town = up.get("location_town") or slots.get("location_town") or ""
-                up["location"] = f"{town if town != UNKNOWN else ''}{match.detail}"
+                town = "" if town == UNKNOWN else town
+                up["location_detail"] = detail
+                up["location"] = detail if town and detail.startswith(town) else f"{town}{detail}"
     elif slots.get("location") not in (None, UNKNOWN, NO_LOCATION):
         _add_house_number(text, slots, up)
     if not slots.get("incident_time"):
-        when = extract_time(text)
+        when = understood.time_answer(text, asked=turn.requested_slot == "incident_time")
         if when:
             parts = understood.split_parts(text)
             said = " ".join(parts.time_clauses) if parts.time_clauses else text
@@ -449,7 +489,12 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
         elif is_unknown(text):
             up.update(location=UNKNOWN, location_town=UNKNOWN, location_detail=UNKNOWN)
         words = place_words(text)
-        if not is_gibberish(words) and len(re.findall(r"[\u4e00-\u9fa5]", residual(words))) >= 2 and len(words) <= 40:
+        about_contact = bool(re.search(r"(号码|电话|手机|保密)", words)) and not match_address(words).found
+        if about_contact:
+            # "就用这个号码" / "不用保密" said to "在哪里": an answer to another question, not a place
+            if not up:
+                out.failed, out.reason = req, "这里想问的是地点：是在哪个镇、哪个村或小区？"
+        elif not is_gibberish(words) and len(re.findall(r"[\u4e00-\u9fa5]", residual(words))) >= 2 and len(words) <= 40:
             place = _clean_place_answer(words, match_address(words))
             up.update(location=place, location_detail=place)
         elif up or parse_phone(text):
@@ -499,6 +544,9 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
                 req,
                 "不好意思，这里需要说一下大概的时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。",
             )
+        elif re.search(r"(保密|电话|号码|手机|匿名|我姓|我叫|名字)", text):
+            # "那就保密吧" to "什么时候": the answer to another question, never the time
+            out.failed, out.reason = req, "这里想问的是时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。"
         elif not is_gibberish(text) and len(text) <= 30 and re.search(r"[\u4e00-\u9fa5\d]", text):
             up["incident_time"] = re.sub(r"[。！!？?\s]+$", "", text)
         else:
@@ -515,7 +563,7 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
         if len(bare) == 1 and bare in SURNAMES:
             up["citizen_name"] = bare  # "李": the surname is enough
             return
-        if is_unknown(text) or re.fullmatch(r"(?:随便|都行|不说了|不想说|算了吧?|不用了)", bare):
+        if is_unknown(text) or re.fullmatch(r"(?:随便|都行|不想说|(?:不用了)?我?不想留(?:了)?)", bare):
             up["citizen_name"] = ANONYMOUS
         elif up:
             return
@@ -534,7 +582,8 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
             up["phone"] = previous
             up["phone_use_caller"] = True
             return
-        if phone is None and merged.get("demand_type") == "report" and NO_PHONE_RE.match(bare):
+        refused = phone is None and (bool(NO_PHONE_RE.match(bare)) or understood.refuses_phone(text))
+        if refused and merged.get("demand_type") == "report":
             up["phone"] = NO_PHONE  # an anonymous report may leave no number (the read-back says what that means)
             return
         if turn.caller_number and slots.get("phone_use_caller") is None:
@@ -558,6 +607,12 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
             out.failed, out.reason = (
                 req,
                 ("匿名反映也需要留一个联系电话，方便承办部门回复您，号码不会告诉被反映的一方。"),
+            )
+        elif refused:
+            out.failed, out.reason = (
+                req,
+                "这件事办好以后承办部门要联系您，所以需要留一个电话，号码只有办理的工作人员能看到；"
+                "实在不方便的话，说“算了”，这次就先不登记。",
             )
         elif phone is None:
             out.failed, out.reason = req, "我没听到电话号码。"

@@ -174,11 +174,9 @@ def filed_message(
             f"{due + '前' if due else '按规定时限'}把采纳和办理情况回复您。"
         )
     elif urgency == "紧急":
-        clock = format_clock(ticket.get("reply_due_at"))
-        text = (
-            f"已经按紧急件登记好了，工单号是{ticket_no}。承办部门会在{(due or '') + clock}前联系您"
-            f"{'' if no_phone else '，请保持电话畅通'}。"
-        )
+        text = f"已经按紧急件登记好了，工单号是{ticket_no}。{urgent_handling(ticket)}"
+        text += f"最晚{due}{format_clock(ticket.get('reply_due_at'))}前联系您" if due else "按规定时限联系您"
+        text += "。" if no_phone else "，请保持电话畅通。"
     else:
         text = f"好的，已经为您登记好了，工单号是{ticket_no}，您记一下。"
         text += f"承办部门会在{due}前给您答复" if due else "承办部门会按规定时限给您答复"
@@ -186,6 +184,32 @@ def filed_message(
     if no_phone and not emergency:
         text += "您没有留电话，办理结果没法回复您，可以凭工单号在这里查进度。"
     return text
+
+
+def urgent_handling(ticket: Mapping[str, Any]) -> str:
+    """What happens to a 紧急 ticket now, as the SLA runs it: the sign-in deadline is on the clock
+    (county/jianhu/sla.yml: 紧急 0.5 h, day and night), so a burst pipe at 22:00 is not promised
+    "明天17:30" as if it waited for office hours; the reply deadline (working days) comes after."""
+    lead = next((a for a in ticket.get("assignments") or [] if a.get("role") == "lead"), None)
+    sign_due = ticket.get("sign_due_at") or (lead or {}).get("sign_due_at")
+    hours = _hours_between(ticket.get("dispatched_at") or ticket.get("created_at"), sign_due)
+    within = (f"{hours:g}小时" if hours >= 1 else f"{round(hours * 60)}分钟") if hours else None
+    if lead and within:
+        return (
+            f"已经直接派给{lead.get('department') or '承办单位'}，紧急件不分白天晚上，要求{within}内（{format_clock(sign_due)}前）"
+            "签收、马上安排人处理，"
+        )
+    return "紧急件不分白天晚上，派单员会优先派给承办单位、要求尽快安排人处理，"
+
+
+def _hours_between(start: str | None, end: str | None) -> float | None:
+    try:
+        a = datetime.fromisoformat((start or "").replace("Z", "+00:00"))
+        b = datetime.fromisoformat((end or "").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    hours = (b - a).total_seconds() / 3600
+    return round(hours, 1) if hours > 0 else None
 
 
 def format_clock(reply_due_at: str | None) -> str:

@@ -297,10 +297,43 @@ async def slow_hub(speech: list[np.ndarray], turns: int = 6) -> dict[str, Any]:
     return out
 
 
+async def memory(levels: tuple[int, ...] = (1, 2, 4)) -> dict[str, Any]:
+    """Resident memory of the gateway (Korean stand-in model) with N calls talking at once, and
+    its CPU per call-second; short (one turn per call), for `--memory` runs."""
+    speech = [trimmed(espeak(u, "ko")) for u in UTTERANCES]
+    hub = ScriptedHub([lambda _t: reply("好的，请继续说。")])
+    await hub.start()
+    gateway = GatewayProcess(hub.url, Path(tempfile.mkdtemp(prefix="voice-bench-mem-")))
+    out: dict[str, Any] = {"loadavg_at_start": round(os.getloadavg()[0], 2), "levels": []}
+    try:
+        await gateway.start()
+        await gateway.settle()
+        out["gateway_rss_mb_idle"] = round(gateway.rss_mb())
+        for calls in levels:
+            idle, cpu0 = gateway.rss_mb(), gateway.cpu_seconds()
+            stop = asyncio.Event()
+            sampler = asyncio.ensure_future(gateway.peak_rss_mb(stop))
+            lat, missed, call_seconds = await run_level(gateway.port, speech, calls, 1)
+            stop.set()
+            peak = await sampler
+            out["levels"].append({"calls": calls, "rss_mb_before": round(idle), "rss_mb_peak": round(peak),
+                                  "rss_mb_per_call": round(max(peak - idle, 0) / calls, 1),
+                                  "gateway_cpu_per_call": round((gateway.cpu_seconds() - cpu0) / call_seconds, 3),
+                                  "missed": missed, "loadavg": round(os.getloadavg()[0], 2)})
+    finally:
+        gateway.stop()
+        await hub.stop()
+    return out
+
+
 if __name__ == "__main__":
-    figures = asyncio.run(main())
-    text = json.dumps(figures, ensure_ascii=False, indent=2)
-    print(text)
     out = ROOT / "bench" / "results" / "voice_latency.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    if "--memory" in sys.argv:  # only the memory figures, merged into the last full run's file
+        figures = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {"bench": "voice_latency"}
+        figures["memory"] = asyncio.run(memory())
+    else:
+        figures = asyncio.run(main())
+    text = json.dumps(figures, ensure_ascii=False, indent=2)
+    print(text)
     out.write_text(text + "\n", encoding="utf-8")

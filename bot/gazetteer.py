@@ -293,7 +293,11 @@ def match_address(text: str, gazetteer: Gazetteer | None = None, *, strict: bool
 
 
 _FUNCTION_CHARS = "的那这条个边们了是在我你他她它很也都就还有没把被从到和跟与往"
-_VAGUE = re.compile(r"^(?:这条|那条|这个|那个|一条|马|公|大马|小|门口|村口|路口|村里|我们村|附近)")
+# "上个月小区着火": a time word before 小区 is no estate name ("月小区").
+_VAGUE = re.compile(
+    r"^(?:这条|那条|这个|那个|一条|马|公|大马|小|门口|村口|路口|村里|我们村|附近"
+    r"|(?:月|天|年|周|号|今年|去年|前年|今天|昨天|前天|最近|现在|以前|之前|后来)(?:小区|花园|社区|家园|新村|公寓|花苑)$)"
+)
 
 
 def _is_vague(part: str) -> bool:

@@ -152,7 +152,7 @@ def answer_confidential(text: str) -> bool | None:
         return said
     if re.search(r"[？?]\s*$", text) and len(_strip_punct(text)) <= 3:
         return None  # "嗯？" is a question back, not a yes
-    t = _strip_punct(text)
+    t = re.sub(r"^(?:那|就)+(?=不)", "", _strip_punct(text))  # "那就不用了"
     if re.match(r"^(?:不用|不需要|不要|不必|没必要|无所谓|都行|都可以|随便|不用了|没事|没关系|公开|否|不)", t):
         return False
     if re.match(r"^(?:要|需要|是的|是|对|好|嗯|行|可以|麻烦|请)", t):
@@ -248,6 +248,10 @@ _EMPTY_OPENER_RE = re.compile(
     r"|(?:请|麻烦)?(?:你们)?(?:能不能|可不可以|可以)?帮(?:帮|个)?(?:忙|我|我们)(?:吗|吧|一下)?"
     r"|(?:我)?(?:想|要)?给你们提(?:点|个|一点)?(?:意见|建议)"
     r"|(?:我)?(?:想|要)?(?:请|麻烦)你们(?:帮|帮个)?(?:忙)?"
+    # "喂 是12345吗 我也不知道该找谁": the caller is not sure where to turn; the matter is still to come
+    r"|(?:是)?(?:12345|热线|政府热线)?(?:吗|吧|是吧|对吧)?(?:我)?(?:也)?(?:不知道|不晓得|不清楚)?(?:该|应该|要)?"
+    r"(?:找谁|找哪里|打哪个电话|问谁|找哪个部门|找谁管)(?:了|啊|呀)?"
+    r"|(?:是)?(?:12345|热线|政府热线)(?:吗|吧|是吧|对吧|热线吗)?"
 )
 
 

@@ -91,7 +91,7 @@ def question(slot: str, slots: Mapping[str, Any], attempt: int = 0) -> str:
         return _variant(["好的，请问哪一项需要修改？您可以直接说，比如“地址改成建阳镇双河村”“电话改成139…”。",
                          "您直接说改成什么就行，比如“时间是前天晚上”“我姓李”。"], attempt)
     if slot == "report_confirmed":
-        return "上面的信息没问题的话，请点“确认提交”；哪里不对，直接告诉我怎么改。"
+        return "上面的信息没问题的话，请点“确认提交”；哪里不对，直接告诉我怎么改；这次先不登记的话，说“先不登记了”就行。"
     return "请您接着说。"
 
 
@@ -108,16 +108,24 @@ def non_answer_reply(kind: str, text: str, *, requested_slot: str | None) -> str
         return "我是12345热线的智能客服，您说的话都会原样转给承办部门；想找人工，随时说“转人工”。"
     if kind == u.NEW_MATTER:
         return NEW_MATTER_REPLY
+    if kind == u.VENTING:
+        return "我理解您的心情，您先别着急，我把情况登记清楚，尽快帮您转给负责的部门。"
+    if kind == u.UNCLEAR_NO:
+        return "您是说上面的信息都对、不用改了吗？"
     if kind == u.QUESTION:
         return answer_question_back(bare, requested_slot)
     return "嗯，我明白。"
 
 
 def answer_question_back(bare: str, requested_slot: str | None) -> str:
+    if re.search(r"(快点|快一点|赶紧|抓紧|着急|赶时间|还要上班|没时间)", bare):
+        return "好的，我抓紧，就剩几个问题，很快就好。"
     if re.search(r"(收费|要钱|花钱)", bare):
         return "12345热线是免费的，登记和办理都不收费。"
     if re.search(r"(多久|多长时间|几天|什么时候(?:能|会)?(?:给|回|办|处理))", bare):
         return "登记好以后承办部门按规定时限答复，具体哪天前答复，登记完我马上告诉您。"
+    if re.search(r"(啥叫|什么叫|啥是|是啥|什么意思|啥意思).{0,2}保密|保密.{0,2}(什么意思|啥意思|是啥)", bare):
+        return "保密就是您的名字和电话不让被反映的一方知道，只有办理的工作人员能看到。"
     if re.search(r"(保密|泄露|告诉(?:对方|别人|他)|谁能看到|会不会被知道|报复)", bare):
         return "您的信息只有承办部门办理的人能看到，要保密的话对被反映的一方是保密的。"
     if re.search(r"(有用|管不管|管用|靠谱|有人管|会不会管)", bare):

@@ -22,6 +22,8 @@ NOT_A_REPORT = "not_a_report"
 BOT_COMPLAINT = "bot_complaint"
 BOT_CHALLENGE = "bot_challenge"
 QUESTION = "question"
+VENTING = "venting"
+UNCLEAR_NO = "unclear_no"  # a bare "不用了" at the read-back: no change needed, or no ticket wanted?
 NEW_MATTER = "new_matter"
 ANSWER = "answer"
 
@@ -31,13 +33,18 @@ _PUNCT = r"[\s，,。.！!？?～~、…：:；;“”\"'（）()]"
 _LEAVE_PHRASE = (
     r"(?:没事了?|没什么事了?|没啥事了?|不说了|不想说了|不讲了|不聊了|再见|拜拜|拜了?|886|88|bye|不用了|不需要了|挂了|我挂了|先挂了"
     r"|算了|算了吧|不登记了|不反映了|不投诉了|不举报了|不办了|不弄了|不要了|先这样吧?|就这样吧|那就这样|下次再说|以后再说|回头再说"
-    r"|我自己(?:去)?(?:找|问|解决|处理)(?:一下|吧)?|不麻烦(?:你们)?了|不打扰了|谢谢(?:你|你们|啦)?|好的?|嗯+|哦+|那|啊|吧|呀|了|行|唉|哎)"
+    r"|我自己(?:去)?(?:找|问|解决|处理)(?:一下|吧)?|不麻烦(?:你们)?了|不打扰了|谢谢(?:你|你们|啦)?|好的?|嗯+|哦+|那|啊|吧|呀|了|行|唉|哎"
+    # "算了 太麻烦了" / "不说了 我还有事" / "唉 算了 说了也没用" / "我再考虑考虑" / "等会儿再打"
+    r"|那就|就|我|哎呀|太麻烦了|麻烦(?:你|你们|您)?了|我还有事|有事|我?(?:先)?(?:去)?忙(?:去)?了|不想弄了|先不弄了"
+    r"|先不(?:登记|反映|说|办)了|不要?(?:你们)?(?:处理|管)了|没用(?:的)?|说了也没用|改天再说吧?|我?再(?:考虑|想想)(?:考虑|一下)?"
+    r"|等会儿?再(?:打|说)(?:吧)?|不想说了)"
 )
 _LEAVE_WHOLE_RE = re.compile(rf"^(?:{_LEAVE_PHRASE})+$", re.IGNORECASE)
 # At least one of these must be in a leaving turn (好的/谢谢 alone are not leaving).
 _LEAVE_CORE_RE = re.compile(
     r"(没事了|没什么事|没啥事|不说了|不想说了|不讲了|不聊了|再见|拜拜|886|bye|不用了|不需要了|挂了|算了|不登记了|不反映了"
-    r"|不投诉了|不举报了|不办了|不弄了|不要了|先这样|就这样吧|那就这样|下次再说|以后再说|回头再说|不麻烦|不打扰了|我自己)",
+    r"|不投诉了|不举报了|不办了|不弄了|不要了|先这样|就这样吧|那就这样|下次再说|以后再说|回头再说|不麻烦|不打扰了|我自己"
+    r"|还有事|忙了|忙去了|没用|改天再说|再考虑|再想想|再打|先不(?:登记|反映|说|办)了|不想说了|不要?(?:你们)?(?:处理|管)了)",
     re.IGNORECASE,
 )
 # Strong endings that close the turn even after a few more words ("我再想想吧，拜拜").
@@ -54,20 +61,31 @@ _BOT_COMPLAINT_RE = re.compile(
     r"(人呢|没人理|怎么不(?:说话|回|理)|不理我|有人吗|有没有人|听不懂人话|听不懂吗|答非所问|怎么又问|又问|问过了|说过了|刚才(?:说|讲)过|"
     r"刚才不是说了|不是说了吗|你听不懂|你(?:这|个)?(?:破|傻|笨)|智障|什么破|烦死了|有完没完|还要问|问这么多|怎么这么多问题)"
 )
+_VENTING_RE = re.compile(
+    r"(气得|气死|烦死|急死|恨死|受不了了?|太过分了?|太欺负人|什么东西|真是的|岂有此理|没天理|想骂人|(?:简直|真)(?:是)?(?:太)?(?:离谱|过分|气人))"
+)
 _BOT_CHALLENGE_RE = re.compile(r"(机器人|人工智能|是不是人|是真人吗|你是谁|是AI|是机器|自动回复)", re.IGNORECASE)
 _QUESTION_RE = re.compile(
-    r"(为什么|为啥|干嘛|凭什么|怎么还要|要多久|多长时间|多久|几天|会不会|能不能|可不可以|有没有用|有用吗|管不管|管用吗|靠谱吗|"
+    r"(为什么|为啥|干嘛|凭什么|怎么还要|要多久|多长时间|多久|(?<![前这好近])几天(?![前了])|啥叫|什么叫|啥是|是啥|会不会|能不能|可不可以|有没有用|有用吗|管不管|管用吗|靠谱吗|"
     r"什么意思|啥意思|是什么|要干嘛|谁能看到|会告诉|会泄露|保密吗|收费吗|要钱吗|[吗呢嘛][？?]?$|[？?]$)"
 )
 _NEW_MATTER_RE = re.compile(
-    r"^(?:另外|还有|我还)+(?:有)?(?:一件事|一个事|个事|件事|一个问题|个问题)|^(?:我)?(?:还|另外)(?:要|想)(?:投诉|举报|反映|咨询|求助)"
-    r"|^(?:再|另外)(?:反映|投诉|举报)(?:一个|一件|个)"
+    r"^(?:哦|噢|啊)?(?:对了)?(?:另外|还有|我还)+(?:有)?(?:一件事|一个事|个事|件事|一个问题|个问题)|^(?:我)?(?:还|另外)(?:要|想)(?:投诉|举报|反映|咨询|求助)"
+    r"|^(?:哦|噢|啊)?(?:对了)?(?:再|另外)(?:反映|投诉|举报)(?:一个|一件|个)"
+    r"|^(?:哦|噢|啊)?(?:对了)?(?:我)?(?:还|另外)(?:要|想)(?:投诉|举报|反映|咨询|求助)"
 )
 # Lead-ins of a clause that answers another field: the text is cut before them.
 _FIELD_MARK_RE = re.compile(
     r"(?=(?:我叫|我姓|免贵姓|本人姓|我名字|名字叫|名字是|叫我|我是(?=(?:老|小)?[\u4e00-\u9fa5]{1,3}(?:先生|女士|阿姨|师傅|大爷|大妈|老师|$|[，,\s]))"
     r"|(?:我的)?(?:手机号码|电话号码|手机号|联系电话|手机|电话|号码|联系方式)(?=[是为：:\s]*\d)))"
 )
+# The citizen declines the field asked, not the conversation: "名字不说了", "电话就不留了 算了".
+_PHONE_REFUSAL_RE = re.compile(
+    r"((?:电话|号码|手机)(?:号码?)?(?:就)?(?:不(?:想|方便|愿意)?(?:留|给|说)|算了|不用了)|不(?:想|方便|愿意)?(?:留|给)(?:电话|号码|手机)"
+    r"|(?:不用了|不要了|算了)?我?不想留|不留(?:了|吧)?$)"
+)
+# A bare "no need" (politely said) at a yes/no question.
+_BARE_NO_RE = re.compile(r"(?:那)?(?:就)?(?:不用|不需要|不要|不用不用)了?(?:吧)?(?:谢谢(?:你|您|啦)?|麻烦(?:你|您)?了)?")
 _PHONE_LEAD_RE = re.compile(r"^(?:我的|联系)?(?:手机号码|电话号码|手机号|联系电话|手机|电话|号码|联系方式)(?:号码)?(?:是|为|：|:)?")
 
 
@@ -102,6 +120,36 @@ def is_leaving(text: str) -> bool:
     return bool(_LEAVE_END_RE.search(text.strip())) and len(bare) <= 16 and not find_phone_candidates(text)
 
 
+_NEW_MATTER_LEAD_RE = re.compile(
+    r"^[\s，,。]*(?:哦|噢|啊)?[\s，,]*(?:对了)?[\s，,]*(?:(?:另外|还有|我还)+(?:有)?(?:一件事|一个事|个事|件事|一个问题|个问题)(?:啊|哈)?"
+    r"|(?:再|另外)(?=反映|投诉|举报)|(?:我)?(?:还|另外)(?:要|想)(?=投诉|举报|反映|咨询|求助))[\s，,。：:！!]*"
+)
+
+
+def new_matter_words(text: str) -> str:
+    """ "对了还有个事 我家门口路灯也坏了" -> "我家门口路灯也坏了" (the other matter, without the lead-in)."""
+    return _NEW_MATTER_LEAD_RE.sub("", text or "", count=1).strip()
+
+
+def refuses_phone(text: str) -> bool:
+    """ "电话就不留了 算了" / "不用了 我不想留": no phone, said to the phone question."""
+    return bool(_PHONE_REFUSAL_RE.search(_bare(text))) and not find_phone_candidates(text)
+
+
+def says_goodbye(text: str) -> bool:
+    """ "好的 拜拜" / "没问题 挂了啊" / "嗯嗯 就这样吧": a goodbye said with the turn."""
+    return bool(_GOODBYE_RE.search(_bare(text)))
+
+
+def cancels(text: str) -> bool:
+    """ "好的 算了" / "行 不登记了": the turn takes the report back, whatever yes-word it starts with."""
+    return bool(_CANCEL_RE.search(_bare(text)))
+
+
+_GOODBYE_RE = re.compile(r"(再见|拜拜|886|bye|挂了|就这样吧|先这样|那就这样|不说了|不聊了|不打扰了)", re.IGNORECASE)
+_CANCEL_RE = re.compile(r"(算了|不登记了|不反映了|不投诉了|不举报了|不办了|不弄了|不要了|不用登记|不想登记|先不登记|不提交|别提交|不用提交)")
+
+
 def _clauses(text: str) -> list[str]:
     t = normalize_digits(text)
     t = _FIELD_MARK_RE.sub("\n", t)
@@ -131,6 +179,35 @@ def _is_time_clause(clause: str) -> bool:
     return len(rest) <= 1
 
 
+# A part of the day alone ("晚上一片黑", "楼下烧烤店晚上油烟大") describes the condition, not when it
+# began: an operator still asks "从什么时候开始的". It is a when with a day, a clock time, a recurrence
+# ("每天晚上"), "从…" before it or an event after it ("早上上班路上看到的", "晚上开始停电的").
+_PART_OF_DAY_RE = re.compile(r"(?:早上|上午|中午|下午|晚上|夜里|夜间|凌晨|半夜|傍晚|白天|一直|老是|总是)")
+_WHEN_BEFORE_RE = re.compile(r"(?:从|自从|打)$")
+_WHEN_AFTER_RE = re.compile(r"^[^，,。！!；;\s]{0,8}?(?:开始|的时候|那会|发生|出的事|出事|看到|看见|发现|碰到|遇到|起)")
+
+
+def time_answer(text: str, *, asked: bool) -> str | None:
+    """The time the turn gives as the answer to "什么时候", or None.
+
+    Asked, any time words answer it ("晚上"); not asked, a bare part of the day in the description
+    of the problem is the condition ("路灯坏了 晚上一片黑"), while "昨天晚上开始的" or
+    "每天晚上十点以后" still say when.
+    """
+    if asked:
+        return extract_time(text)
+    for clause in re.split(r"[，,。！!；;\n]|\s+", text or ""):
+        when = extract_time(clause)
+        if not when:
+            continue
+        if _PART_OF_DAY_RE.sub("", when):
+            return when  # a day, a clock time, a span or a recurrence
+        at = clause.find(when)
+        if _WHEN_BEFORE_RE.search(clause[:at]) or _WHEN_AFTER_RE.search(clause[at + len(when) :]):
+            return when
+    return None
+
+
 def split_parts(text: str) -> Parts:
     """ "就卫深院后面那排房子 我姓吴 电话15000000000" -> rest 就卫深院后面那排房子, name 我姓吴, phone…"""
     names: list[str] = []
@@ -158,18 +235,32 @@ def classify(text: str, *, requested_slot: str | None) -> Understanding:
     """Is this turn an answer to the question asked, and if not, what is it?"""
     parts = split_parts(text)
     bare = _bare(text)
-    yes_no = requested_slot in ("confidential", "report_confirmed", "phone_use_caller")
-    if is_leaving(text) and not (yes_no and re.fullmatch(r"(?:不用了?|不需要了?|不要了?)(?:谢谢)?", bare)):
+    bare_no = bool(_BARE_NO_RE.fullmatch(bare))
+    if requested_slot == "report_confirmed" and bare_no:
+        return Understanding(UNCLEAR_NO, parts)
+    if bare_no and requested_slot in ("confidential", "phone_use_caller"):
+        return Understanding(ANSWER, parts)  # "不用了" to "需要保密吗" / "还用这个号码吗" is the answer "no"
+    if requested_slot == "citizen_name" and extract_anonymous(text):
+        return Understanding(ANSWER, parts)  # "算了吧 名字不说了": anonymous, not leaving
+    if requested_slot in ("phone", "phone_use_caller") and refuses_phone(text):
+        return Understanding(ANSWER, parts)
+    if is_leaving(text):
         return Understanding(LEAVING, parts)
-    answers_something = bool(parts.name_clauses or parts.phone_clauses or parts.time_clauses)
+    answers_something = bool(parts.name_clauses or parts.phone_clauses or parts.time_clauses) or (
+        requested_slot == "incident_time" and bool(extract_time(text)) and not re.search(r"[？?]$", text.strip())
+    )  # "哎呀就前几天开始的吧 我也记不清了" answers "什么时候"
     if _PERSON_RE.search(bare) and not answers_something:
         return Understanding(PERSON, parts)
-    if _NOT_A_REPORT_RE.search(bare) and not answers_something:
+    wants_something = bool(re.search(r"((?<!不)是要|(?<!不)是想|而是|要你们|请你们|麻烦你们|帮(?:我|忙)|给(?:我|我们)(?:修|补|弄|处理))", bare))
+    if _NOT_A_REPORT_RE.search(bare) and not answers_something and not wants_something:
+        # "我不是要投诉物业 是要你们来把井盖补上" says what is wanted: the report goes on
         return Understanding(NOT_A_REPORT, parts)
     if _NEW_MATTER_RE.search(bare):
         return Understanding(NEW_MATTER, parts)
     if answers_something:
         return Understanding(ANSWER, parts)
+    if requested_slot not in (None, "description", "correction_request") and _VENTING_RE.search(bare) and len(bare) <= 20:
+        return Understanding(VENTING, parts)  # "气得我想把食堂炸了" said to "具体在哪": feelings, not a place
     if _BOT_COMPLAINT_RE.search(bare) and len(bare) <= 20:
         return Understanding(BOT_COMPLAINT, parts)
     if _BOT_CHALLENGE_RE.search(bare) and len(bare) <= 16:
@@ -178,6 +269,14 @@ def classify(text: str, *, requested_slot: str | None) -> Understanding:
         # "为什么要留电话" / "要多久啊" asked back; "路灯坏了谁管啊" is still the matter when it was asked.
         return Understanding(QUESTION, parts)
     return Understanding(ANSWER, parts)
+
+
+_MATTER_QUESTION_RE = re.compile(r"(材料|手续|流程|怎么办理|怎么办|需要什么|要准备|要带|能不能上|能不能办|可以办|去哪|哪里办|找哪个部门|怎么申请)")
+
+
+def is_matter_question(text: str) -> bool:
+    """ "那我要准备什么材料呢": a question about the matter itself, for the department to answer."""
+    return bool(_MATTER_QUESTION_RE.search(_bare(text)))
 
 
 def focus_for(requested_slot: str | None, parts: Parts, text: str) -> str:
