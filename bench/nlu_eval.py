@@ -36,6 +36,10 @@ def _intent_figures(report: dict) -> dict:
         "demand_type_macro_f1": round(sum(demand) / len(demand), 4) if demand else None,
         "complaint_consultation_suggestion_report_macro_f1": round(sum(four) / len(four), 4) if four else None,
         "per_intent_f1": per_intent,
+        # precision/recall of the demand types, as on the real split
+        "demand_per_class": {k: {"precision": round(report[k]["precision"], 4), "recall": round(report[k]["recall"], 4),
+                                 "f1": round(report[k]["f1-score"], 4), "support": report[k]["support"]}
+                             for k in DEMAND_TYPES if isinstance(report.get(k), dict)},
     }
 
 
