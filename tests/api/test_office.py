@@ -8,6 +8,7 @@ from io import BytesIO
 import pytest
 from backoffice_helpers import SERVICE, act, new_ticket
 from openpyxl import load_workbook
+from starlette.websockets import WebSocketDisconnect
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -183,5 +184,6 @@ def test_live_socket_pushes_new_work_to_those_who_may_see_it(client, staff):
         assert all(ticket_no == no for ticket_no, _ in seen), seen  # never a word of the other unit's ticket
     with client.websocket_connect("/ws/office") as socket:
         socket.send_json({"type": "auth", "token": "not-a-token"})
-        with pytest.raises(Exception):  # closed 4401
+        with pytest.raises(WebSocketDisconnect) as closed:
             socket.receive_json()
+        assert closed.value.code == 4401

@@ -205,8 +205,6 @@
       $$("#detail button").forEach(b => { b.disabled = true; });
       try {
         await fn();
-        notice.classList.add("ok");
-        notice.textContent = done;
         toast(`${current.ticket.ticket_no}：${done}`);
         const no = current.ticket.ticket_no;
         loadList();
