@@ -165,10 +165,11 @@
       current = await api(`/api/v1/office/tickets/${encodeURIComponent(ticketNo)}`);
     } catch (e) {
       $("#detail").replaceChildren(el("p", "error", e.message));
-      return;
+      return false;
     }
     renderDetail();
     document.body.classList.add("reading");  // phones: the ticket takes the screen
+    return true;
   }
 
   function fact(dl, label, value) {
@@ -209,7 +210,12 @@
         const no = current.ticket.ticket_no;
         loadList();
         loadCounts();
-        await open(no).catch(() => {});
+        if (!await open(no)) {  // e.g. returned: the ticket is no longer this unit's to read
+          const gone = el("p", "notice ok", done);
+          gone.setAttribute("role", "alert");
+          $("#detail").replaceChildren(gone, el("p", "muted", `工单 ${no} 已不在本单位名下，列表已刷新。`));
+          return;
+        }
         $("#detail .notice").textContent = done;
         $("#detail .notice").classList.add("ok");
       } catch (e) {
