@@ -414,7 +414,7 @@
   }
 
   function fileLink(t, f) {
-    const a = button(`📎 ${f.filename}（${Math.max(1, Math.round(f.size / 1024))} KB）`, "file plain", async () => {
+    const a = button(`附件：${f.filename}（${Math.max(1, Math.round(f.size / 1024))} KB）`, "file plain", async () => {
       try {
         const response = await request(f.url);
         const url = URL.createObjectURL(await response.blob());
