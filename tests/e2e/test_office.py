@@ -225,6 +225,7 @@ def test_return_then_reassign(office: Office) -> None:
     row = dispatcher.locator(f"#list tr[data-no='{no}']")
     expect(row).to_contain_text("已退单", timeout=15_000)
     _open(dispatcher, no)
+    expect(dispatcher.locator("#detail .tag.status")).to_have_text("已退单")
     expect(dispatcher.locator("#detail ol.timeline")).to_contain_text("不属于公安局")
     dispatcher.select_option("#detail .dispatch select[name=department]", "cgj")
     dispatcher.fill("#detail .dispatch textarea", "按退单意见改派城管局")

@@ -10,7 +10,7 @@
   let token = sessionStorage.getItem(KEY + "token");
   let refreshToken = sessionStorage.getItem(KEY + "refresh");
   let me = null, view = null, rows = [], selected = null, current = null, socket = null, retryDelay = 500;
-  let departments = [], reloadTimer = null;
+  let departments = [], reloadTimer = null, editing = false;
 
   function keepTokens(body) {
     token = body.access_token;
@@ -158,15 +158,25 @@
   }
 
   // ---- one ticket --------------------------------------------------------------------------------
-  async function open(ticketNo) {
-    selected = ticketNo;
+  // live: a refresh because someone else changed the ticket; it never overwrites what the user is typing.
+  async function open(ticketNo, live = false) {
+    if (!live) selected = ticketNo;
     $$("#list tr").forEach(tr => tr.classList.toggle("selected", tr.dataset.no === ticketNo));
+    let data;
     try {
-      current = await api(`/api/v1/office/tickets/${encodeURIComponent(ticketNo)}`);
+      data = await api(`/api/v1/office/tickets/${encodeURIComponent(ticketNo)}`);
+      if (live && (editing || selected !== ticketNo)) {
+        const notice = $("#detail .notice");
+        if (notice && selected === ticketNo) notice.textContent = "这张工单刚有更新，提交或刷新后可见。";
+        return true;
+      }
+      current = data;
     } catch (e) {
+      if (live) return false;
       $("#detail").replaceChildren(el("p", "error", e.message));
       return false;
     }
+    editing = false;
     renderDetail();
     document.body.classList.add("reading");  // phones: the ticket takes the screen
     return true;
@@ -571,8 +581,7 @@
     reloadTimer = setTimeout(() => {
       loadList();
       loadCounts();
-      const typing = document.activeElement && $("#detail").contains(document.activeElement) && /TEXTAREA|INPUT|SELECT/.test(document.activeElement.tagName);
-      if (!mine && selected === data.ticket_no && !typing) open(selected);
+      if (!mine && selected === data.ticket_no) open(selected, true);
     }, 300);
   }
 
@@ -650,6 +659,9 @@
   });
   $("#search").addEventListener("reset", () => setTimeout(loadList, 0));
   $("#export").addEventListener("click", exportList);
+  // Anything typed or chosen on the open ticket: live refreshes wait until it is submitted.
+  $("#detail").addEventListener("input", () => { editing = true; });
+  $("#detail").addEventListener("change", () => { editing = true; });
   $("#logout").addEventListener("click", logout);
 
   // Dispatchers work from the keyboard: / search, J/K next/previous ticket, D dispatch, Esc back to the list.
