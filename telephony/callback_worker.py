@@ -531,6 +531,8 @@ async def _main() -> int:
         rtp_port_range=(settings.rtp_port_min, settings.rtp_port_max) if settings.rtp_port_min else None,
         registrar=settings.sip_registrar, auth_username=settings.sip_username, auth_password=settings.sip_password,
         domain=settings.sip_domain,
+        # the gateway's TLS listener port is taken: the worker listens on its own, if at all
+        **{**settings.sip_trunk_options(), "tls_port": _optional_int("MINSHENG_CALLBACK_TLS_PORT")},  # type: ignore[arg-type]
     ))
     await ua.start()
     api = CallbackApi(settings.api_url, settings.service_token)
@@ -546,6 +548,11 @@ async def _main() -> int:
     if asr is not None:
         asr.close()
     return 0
+
+
+def _optional_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value else None
 
 
 def main() -> None:

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 CLOSE_FOR = {"completed": None, "no_input": "no_input", "one_way_audio": "one_way_audio",
              "handoff": None, "hub_error": None, "max_duration": "completed",
              "transferred": None, "bridged": None, "transfer_failed": None,
-             "callback": None}  # a callback request waits for staff with its conversation
+             "callback": None,  # a callback request waits for staff with its conversation
+             "overflow": "completed", "overflow_callback": None}
 
 
 @dataclasses.dataclass
@@ -82,12 +83,13 @@ class Gateway:
         self.ua = SipUA(
             UASettings(
                 bind_host=settings.sip_bind, bind_port=settings.sip_port, public_host=settings.sip_public_host,
-                user=settings.sip_user, max_calls=settings.max_calls,
+                user=settings.sip_user, max_calls=settings.max_calls + settings.overflow_calls,
                 rtp_port_range=(settings.rtp_port_min, settings.rtp_port_max) if settings.rtp_port_min else None,
                 registrar=settings.sip_registrar, auth_username=settings.sip_username,
                 auth_password=settings.sip_password, domain=settings.sip_domain,
                 register_expires=settings.sip_register_expires, busy_status=settings.busy_status,
                 keepalive_target=settings.sip_keepalive_target, keepalive_seconds=settings.sip_keepalive_seconds,
+                **settings.sip_trunk_options(),  # type: ignore[arg-type]
             ),
             on_incoming=self._on_call,
         )
@@ -132,6 +134,7 @@ class Gateway:
         async def health(_: web.Request) -> web.Response:
             return web.json_response({
                 "status": "ok", "calls": self.ua.active_calls(), "max_calls": self.settings.max_calls,
+                "bot_calls": len(self.active), "overflow_calls": self.ua.active_calls() - len(self.active),
                 "model": str(self.asr.model_path) if self.asr else None,
                 "registered": self.ua.registered.is_set() if self.settings.sip_registrar else None,
                 "sip_port": self.ua.local_port,
@@ -194,6 +197,12 @@ class Gateway:
         task = asyncio.current_task()
         assert task is not None
         self.sessions.add(task)  # type: ignore[arg-type]
+        if len(self.active) >= self.settings.max_calls:
+            try:
+                await self._overflow(call)
+            finally:
+                self.sessions.discard(task)  # type: ignore[arg-type]
+            return
         session = CallSession(self, call)
         self.active[session.state.conversation_id] = session
         try:
@@ -201,6 +210,60 @@ class Gateway:
         finally:
             self.active.pop(session.state.conversation_id, None)
             self.sessions.discard(task)  # type: ignore[arg-type]
+
+
+    async def _overflow(self, call: Call) -> None:
+        """A call beyond VOICE_MAX_CALLS: no recogniser for it (that would slow every caller down),
+        but no busy tone either: the county's message, and 1 for a call-back, listed for agents
+        like a silent caller's. The conversation is in the hub from the first ring all the same."""
+        record = CallRecord(f"call-{uuid.uuid4().hex}", call.remote_number)
+        line = LineLog(self.hub, record.conversation_id)
+        line.post("call_started", caller_number=call.remote_number)
+        pressed = asyncio.Event()
+        call.on_dtmf = lambda digit: pressed.set() if digit == "1" else None
+
+        async def say(text: str) -> None:
+            call.rtp.enqueue((await self.synth.speak(text, cache=True)).pcm)
+            line.post("prompt", text=text)
+            record.transcript.append(("bot", text))
+
+        log.info("[%s] over capacity (%d bot calls): overflow message", record.conversation_id, len(self.active))
+        reason = "overflow"
+        if call.remote_number:
+            await say(self.prompts.overflow)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._until_key_or_end(call, pressed), call.rtp.queued_seconds + 8.0)
+            if pressed.is_set() and call.state != "ended":
+                call.rtp.flush()
+                line.post("keypad", digits="1")
+                line.post("callback")
+                reason = "overflow_callback"
+                await say(self.prompts.callback_bye)
+            elif call.state != "ended":
+                await say(self.prompts.overflow_bye)
+        else:
+            await say(self.prompts.overflow_anonymous)  # nobody to call back
+        while call.rtp.playing and call.state != "ended":
+            await asyncio.sleep(0.1)
+        record.end_reason = reason if call.state != "ended" else "caller_hangup"
+        await call.hangup(reason)
+        await line.close()
+        close = CLOSE_FOR.get(record.end_reason, record.end_reason)
+        if close:
+            with contextlib.suppress(HubError):
+                await self.hub.close(record.conversation_id, close)
+            record.closed_with = close
+        self.records.append(record)
+
+    @staticmethod
+    async def _until_key_or_end(call: Call, pressed: asyncio.Event) -> None:
+        ended = asyncio.ensure_future(call.ended.wait())
+        key = asyncio.ensure_future(pressed.wait())
+        try:
+            await asyncio.wait({ended, key}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+            key.cancel()
 
 
 class CallSession:

@@ -1,4 +1,5 @@
-"""RTP over UDP: G.711 audio in/out in 20 ms packets and RFC 2833/4733 telephone-events in."""
+"""RTP over UDP: G.711 audio in/out in 20 ms packets and RFC 2833/4733 telephone-events in; SRTP
+when the call negotiated it (telephony.srtp)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from telephony import audio
+from telephony.srtp import SrtpContext
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self.last_packet_at: float | None = None  # monotonic time of last received media
         self.on_frame_sent: Callable[[object], None] | None = None
         self.send_enabled = True
+        self.srtp: SrtpContext | None = None  # set before start() on an SRTP call
 
     # -- asyncio protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -117,6 +120,13 @@ class RtpSession(asyncio.DatagramProtocol):
             return
         if 72 <= pkt.payload_type <= 76:
             return  # RTCP multiplexed on the RTP port
+        if self.srtp is not None:
+            # The RTP header is in clear on SRTP; the payload is not, and a packet that fails
+            # authentication (plain RTP, a forged or replayed one) is dropped here.
+            clear = self.srtp.unprotect(data)
+            if clear is None:
+                return
+            pkt = RtpPacket.parse(clear)
         if not self._latched and self.remote is not None and addr != self.remote:
             log.info("RTP latching to %s:%s (SDP said %s:%s)", *addr, *self.remote)
             self.remote = addr
@@ -175,8 +185,12 @@ class RtpSession(asyncio.DatagramProtocol):
             pkt = RtpPacket(self.telephone_event, i == 0, self._seq, ts, self._ssrc,
                             telephone_event_payload(digit, end=end, duration=dur))
             self._seq = (self._seq + 1) & 0xFFFF
-            self.transport.sendto(pkt.to_bytes(), self.remote)
+            self.transport.sendto(self._wire(pkt), self.remote)
         self._ts = (self._ts + 800) & 0xFFFFFFFF
+
+    def _wire(self, pkt: RtpPacket) -> bytes:
+        data = pkt.to_bytes()
+        return self.srtp.protect(data) if self.srtp is not None else data
 
     async def _send_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -194,7 +208,7 @@ class RtpSession(asyncio.DatagramProtocol):
                 self._talkspurt = False
             if self.remote is not None and self.send_enabled:
                 pkt = RtpPacket(self.payload_type, marker, self._seq, self._ts, self._ssrc, payload)
-                self.transport.sendto(pkt.to_bytes(), self.remote)
+                self.transport.sendto(self._wire(pkt), self.remote)
                 self.packets_out += 1
             self._seq = (self._seq + 1) & 0xFFFF
             self._ts = (self._ts + audio.FRAME_SAMPLES) & 0xFFFFFFFF

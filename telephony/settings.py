@@ -31,6 +31,7 @@ class Settings:
     rtp_port_min: int = 10000
     rtp_port_max: int = 20000
     max_calls: int = 10
+    overflow_calls: int = 4  # calls beyond max_calls answered with the "lines are full" message
     api_url: str = "http://127.0.0.1:8000"
     service_token: str = "dev-service-token"
     vosk_model_path: str | None = None
@@ -58,6 +59,16 @@ class Settings:
     sip_keepalive_target: str | None = None  # OPTIONS towards the trunk every sip_keepalive_seconds
     sip_keepalive_seconds: float = 30.0
     filler_after: float = 1.5  # seconds without the hub's reply before "好的，我记一下。" (0: never)
+    sip_transport: str = "udp"  # towards trunks whose URI names no transport: udp, tcp or tls
+    sip_tcp: bool = False  # also accept SIP over TCP on sip_port
+    sip_tls_port: int | None = None  # accept SIP over TLS here (5061 usually); needs cert and key
+    sip_tls_cert: str | None = None
+    sip_tls_key: str | None = None
+    sip_tls_ca: str | None = None  # CA bundle for the trunk's certificate (default: the system's)
+    sip_tls_verify: bool = True
+    sip_srtp: str = "off"  # our own INVITEs (callbacks): off, offer or require; calls in follow the peer
+    sip_session_expires: int = 1800  # RFC 4028 session interval (0: only when the peer asks)
+    sip_session_min_se: int = 90
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,6 +87,7 @@ class Settings:
             rtp_port_min=int(_env("RTP_PORT_MIN", "10000")),
             rtp_port_max=int(_env("RTP_PORT_MAX", "20000")),
             max_calls=int(_env("VOICE_MAX_CALLS", "10")),
+            overflow_calls=int(_env("VOICE_OVERFLOW_CALLS", "4")),
             api_url=_env("MINSHENG_API_URL", "http://127.0.0.1:8000"),
             service_token=_env("MINSHENG_SERVICE_TOKEN", "dev-service-token"),
             vosk_model_path=_opt("VOSK_MODEL_PATH"),
@@ -103,4 +115,24 @@ class Settings:
             filler_after=float(_env("VOICE_FILLER_AFTER", "1.5")),
             sip_keepalive_target=_opt("SIP_KEEPALIVE_TARGET"),
             sip_keepalive_seconds=float(_env("SIP_KEEPALIVE_SECONDS", "30")),
+            sip_transport=_env("SIP_TRANSPORT", "udp").lower(),
+            sip_tcp=_env("SIP_TCP", "0") in ("1", "true", "yes"),
+            sip_tls_port=int(os.environ["SIP_TLS_PORT"]) if os.environ.get("SIP_TLS_PORT") else None,
+            sip_tls_cert=_opt("SIP_TLS_CERT"),
+            sip_tls_key=_opt("SIP_TLS_KEY"),
+            sip_tls_ca=_opt("SIP_TLS_CA"),
+            sip_tls_verify=_env("SIP_TLS_VERIFY", "1") not in ("0", "false", "no"),
+            sip_srtp=_env("SIP_SRTP", "off").lower(),
+            sip_session_expires=int(_env("SIP_SESSION_EXPIRES", "1800")),
+            sip_session_min_se=int(_env("SIP_SESSION_MIN_SE", "90")),
         )
+
+    def sip_trunk_options(self) -> dict[str, object]:
+        """The UASettings fields for transports, SRTP and session timers (the gateway and the
+        callback worker share them)."""
+        return {
+            "transport": self.sip_transport, "tcp": self.sip_tcp, "tls_port": self.sip_tls_port,
+            "tls_cert": self.sip_tls_cert, "tls_key": self.sip_tls_key, "tls_ca": self.sip_tls_ca,
+            "tls_verify": self.sip_tls_verify, "srtp": self.sip_srtp,
+            "session_expires": self.sip_session_expires, "session_min_se": self.sip_session_min_se,
+        }

@@ -47,11 +47,18 @@ class Prompts:
     callback_bye: str = "好的，工作人员会尽快给您回电，请保持电话畅通。感谢您的来电，再见。"
     silent_bye: str = "由于长时间没有听到您的声音，本次通话先结束，工作人员稍后会给您回电。感谢您的来电，再见。"
 
+    # Beyond capacity (VOICE_MAX_CALLS): a polite message and a call-back, never a busy tone.
+    overflow: str = ("您好，这里是建湖12345政务服务热线。现在来电较多，线路暂时全部占满，"
+                     "需要工作人员给您回电，请按1；您也可以稍后再拨。")
+    overflow_bye: str = "感谢您的来电，请您稍后再拨，再见。"
+    overflow_anonymous: str = "您好，这里是建湖12345政务服务热线。现在来电较多，线路暂时全部占满，请您稍后再拨。感谢您的来电，再见。"
+
     def fixed(self) -> list[str]:
         """Prompts rendered into the cache when the gateway starts."""
         return [self.notice, self.greeting, self.reprompt, self.keypad_offer, self.number_hint, self.no_input_bye,
                 self.one_way_bye, self.hub_down, self.handoff, self.goodbye, self.choice_intro, self.hold,
-                self.transferring, self.filler, self.still_there, self.silent_offer, self.callback_bye, self.silent_bye]
+                self.transferring, self.filler, self.still_there, self.silent_offer, self.callback_bye, self.silent_bye,
+                self.overflow, self.overflow_bye, self.overflow_anonymous]
 
 
 # Ways callers say yes/no and the satisfaction levels, for matching speech to button titles.

@@ -41,6 +41,7 @@ class Outcome(StrEnum):
     reschedule = "reschedule"  # 现在不方便
     refused = "refused"  # 不要再打了: also recorded as do-not-call
     hung_up = "hung_up"  # hung up before confirming who they are
+    manual = "manual"  # staff recorded the citizen's rating on the ticket themselves (人工回访)
 
 
 # Outcomes after which another attempt is worth making (within max_attempts).
@@ -50,6 +51,7 @@ OUTCOME_LABELS = {
     Outcome.completed: "完成回访", Outcome.unrated: "未评价", Outcome.no_answer: "无人接听", Outcome.busy: "占线",
     Outcome.failed: "呼叫失败", Outcome.voicemail: "语音信箱", Outcome.wrong_person: "非本人",
     Outcome.reschedule: "不方便，约稍后", Outcome.refused: "拒绝回访", Outcome.hung_up: "接通后挂断",
+    Outcome.manual: "人工回访",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from api.callbacks.policy import Outcome
 
@@ -48,6 +48,13 @@ class ResultIn(BaseModel):
     transcript: list[dict[str, Any]] | None = None
     sip_status: int | None = None
     detail: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("outcome")
+    @classmethod
+    def _not_manual(cls, value: Outcome) -> Outcome:
+        if value == Outcome.manual:
+            raise ValueError("人工回访的结果由工作人员在工单上回访办结，回访程序不能上报")
+        return value
 
 
 class AttemptOut(BaseModel):

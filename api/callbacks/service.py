@@ -19,7 +19,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -131,6 +131,7 @@ def sync(*, db_session: Session, now: datetime | None = None, policy: CallbackPo
     for ticket in missing:
         if schedule(db_session=db_session, ticket=ticket, now=now, policy=policy) is not None:
             created += 1
+    _record_hand_ratings(db_session, now, policy)
     # A result recorded just before a crash, never put on the ticket. The grace period keeps this
     # from racing the report that is applying it right now (the ticket's version lock would refuse
     # a second transition anyway).
@@ -140,17 +141,70 @@ def sync(*, db_session: Session, now: datetime | None = None, policy: CallbackPo
         ticket = db_session.get(Ticket, job.ticket_id)
         if ticket is not None:
             apply_to_ticket(db_session=db_session, job=job, ticket=ticket, now=now)
-    stale = db_session.execute(
-        update(CallbackJob).where(
-            CallbackJob.status.in_((JobStatus.queued, JobStatus.retry, JobStatus.chat_waiting)),
-            CallbackJob.ticket_id.in_(select(Ticket.id).where(Ticket.status != TicketStatus.awaiting_callback)),
-        ).values(status=JobStatus.cancelled, skip_reason="工单已不在待回访状态", completed_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    stale = db_session.scalars(select(CallbackJob).where(
+        CallbackJob.status.in_((JobStatus.queued, JobStatus.retry, JobStatus.chat_waiting)),
+        CallbackJob.ticket_id.in_(select(Ticket.id).where(Ticket.status != TicketStatus.awaiting_callback)),
+    ).limit(500)).all()
+    manual = 0
+    for job in stale:
+        if _take_manual_result(db_session, job):
+            manual += 1
+        else:
+            job.status, job.skip_reason, job.completed_at, job.updated_at = (
+                JobStatus.cancelled, "工单已不在待回访状态", now, now)
     db_session.commit()
-    if created or stale.rowcount:
-        log.info("callback sync: %s scheduled, %s cancelled", created, stale.rowcount)
+    if created or stale:
+        log.info("callback sync: %s scheduled, %s manual results, %s cancelled", created, manual, len(stale) - manual)
     return created
+
+
+MANUAL_LOOKBACK = timedelta(days=7)
+
+
+def _record_hand_ratings(db_session: Session, now: datetime, policy: CallbackPolicy) -> None:
+    """A ticket staff closed with a rating before any job was scheduled for that round (closed
+    straight after 审核通过) still had its follow-up: file it as a finished 人工回访 job."""
+    job = aliased(CallbackJob)
+    closed = db_session.scalars(select(Ticket).where(
+        Ticket.status == TicketStatus.closed, Ticket.satisfaction.in_(GOOD), Ticket.closed_at >= now - MANUAL_LOOKBACK,
+        ~exists().where(and_(job.ticket_id == Ticket.id, job.round == func.coalesce(Ticket.rework_count, 0))),
+    ).limit(500)).all()
+    for ticket in closed:
+        record = CallbackJob(
+            ticket_id=ticket.id, ticket_no=ticket.ticket_no, round=ticket.rework_count or 0,
+            department_id=ticket.lead_department, phone=ticket.phone, conversation_id=ticket.conversation_id,
+            max_attempts=policy.max_attempts, next_attempt_at=ticket.closed_at, created_at=ticket.closed_at,
+            updated_at=ticket.closed_at,
+        )
+        if not _take_manual_result(db_session, record):
+            continue
+        try:
+            with db_session.begin_nested():
+                db_session.add(record)
+        except IntegrityError:  # another instance filed it first
+            continue
+
+
+def _take_manual_result(db_session: Session, job: CallbackJob) -> bool:
+    """Staff who rang the citizen themselves and closed the ticket (满意/基本满意) or sent it back
+    (不满意) did this round's follow-up: the job carries their result, so 满意率 counts it."""
+    from api.tickets.models import TicketEvent
+
+    event = db_session.scalars(select(TicketEvent).where(
+        TicketEvent.ticket_id == job.ticket_id, TicketEvent.action.in_(("close", "dissatisfied")),
+        TicketEvent.created_at >= job.created_at, TicketEvent.actor != BOT.username,
+    ).order_by(TicketEvent.id.desc()).limit(1)).first()
+    if event is None:
+        return False
+    rating = "不满意" if event.action == "dissatisfied" else (event.data or {}).get("satisfaction")
+    if rating not in (*GOOD, "不满意"):
+        return False  # 未回访: closed without a rating, nothing to count
+    job.status, job.outcome, job.rating, job.applied = JobStatus.done, Outcome.manual, rating, True
+    job.solved = rating != "不满意"
+    job.reason = event.note
+    job.completed_at = job.updated_at = event.created_at
+    job.skip_reason = None
+    return True
 
 
 # ---- the queue: claim, heartbeat, report --------------------------------------------------------
@@ -651,6 +705,11 @@ def list_campaigns(*, db_session: Session, limit: int = 20) -> list[CallbackCamp
 
 # ---- queue views, progress, results, statistics, export -----------------------------------------
 
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands aggregates back without the zone the column was written with (UTC).
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def day_bounds(day: date, policy: CallbackPolicy) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(0), tzinfo=policy.tz)
     return start, start + timedelta(days=1)
@@ -679,8 +738,14 @@ def progress(*, db_session: Session, now: datetime | None = None, policy: Callba
         counts[status] += 1
     day = local_day(now, policy)
     campaign = _running_campaign(db_session, day)
+    # Jobs already queued for a later day (a reply approved after today's window, a retry tomorrow):
+    # not 待拨打 today, but not nothing either.
+    later = db_session.execute(select(func.count(), func.min(CallbackJob.next_attempt_at)).where(
+        CallbackJob.status.in_((JobStatus.queued, JobStatus.retry)),
+        CallbackJob.next_attempt_at >= day_bounds(day, policy)[1])).one()
     return {
         "day": day.isoformat(), "in_window": in_window(now, policy),
+        "scheduled_later": later[0] or 0, "next_scheduled_at": _aware(later[1]).isoformat() if later[1] else None,
         "next_window": next_window_start(now, policy).isoformat(),
         "campaign": None if campaign is None else {"id": campaign.id, "name": campaign.name, "status": campaign.status},
         "calling": counts[JobStatus.claimed], "chat": counts[JobStatus.chat_waiting], "queued": counts[JobStatus.queued],

@@ -50,6 +50,8 @@ class ConsoleTicketIn(BaseModel):
     phone: str | None = None
     anonymous: bool = False
     confidential: bool = False
+    # The same caller raising a second, different matter in this conversation: file it as its own 工单.
+    another_matter: bool = False
 
 
 @pages.get("/console")
@@ -59,8 +61,7 @@ def console_page() -> FileResponse:
 
 @router.get("/conversations")
 def list_conversations(_: Viewer, db_session: SessionDep) -> dict:
-    rows = handoff.live_conversations(db_session=db_session)
-    return {"conversations": [service.summary(db_session, c) for c in rows]}
+    return {"conversations": service.console_rows(db_session=db_session)}
 
 
 @router.get("/conversations/{conversation_id}")
@@ -145,13 +146,17 @@ async def file_ticket(conversation_id: str, body: ConsoleTicketIn, agent: Agent)
                 raise HTTPException(422, detail="请先填写诉求内容。")
             try:
                 ticket_in = TicketIn(conversation_id=conversation_id, channel=conversation.channel,
-                                     **body.model_dump(exclude_none=True))
+                                     **body.model_dump(exclude_none=True, exclude={"another_matter"}))
             except ValidationError as exc:  # the agent typed a bad phone, type or an over-long field
                 raise HTTPException(422, detail=f"工单草稿有误：{first_problem(exc)}") from None
             digest = hashlib.sha256(json.dumps(ticket_in.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+            key = f"console:{conversation_id}:{digest[:32]}"
+            existing = service.filed_tickets(db_session=db_session, conversation_id=conversation_id)
+            if existing and not body.another_matter and not tickets.replays(db_session=db_session, idempotency_key=key):
+                # One conversation, one matter, one 工单: a second submission is the same 诉求 again.
+                raise HTTPException(409, detail=service.already_filed(existing))
             ticket, created = tickets.create(
-                db_session=db_session, ticket_in=ticket_in, idempotency_key=f"console:{conversation_id}:{digest[:32]}",
-                actor=agent.username,
+                db_session=db_session, ticket_in=ticket_in, idempotency_key=key, actor=agent.username,
             )
             handoff.audit(db_session, conversation_id, "file_ticket", agent.username, ticket.ticket_no)
             message = None

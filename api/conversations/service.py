@@ -217,8 +217,24 @@ def _forward(db_session: Session, conversation: Conversation, citizen: Message, 
         return [add_message(db_session, conversation, Role.system, RASA_DOWN_REPLY)]
     except rasa_client.RasaUnavailable:  # maybe delivered: a retry asks Rasa first
         return [add_message(db_session, conversation, Role.system, RASA_DOWN_REPLY)]
-    intent, confidence = rasa_client.latest_parse(rasa_client.tracker(conversation.id))
+    tracker = rasa_client.tracker(conversation.id)
+    intent, confidence = rasa_client.latest_parse(tracker)
+    _keep_understanding(conversation, tracker)
     return _store_turn(db_session, conversation, citizen, replies, intent, confidence)
+
+
+# What the console's queue shows for a chat before any ticket exists (place, matter); the full
+# draft is still read live from Rasa when an agent opens the conversation.
+QUEUE_SLOTS = ("location", "description", "demand_type")
+
+
+def _keep_understanding(conversation: Conversation, tracker: dict | None) -> None:
+    slots = (tracker or {}).get("slots") or {}
+    kept = {k: slots[k] for k in QUEUE_SLOTS if slots.get(k) not in (None, "", [], "不清楚")}
+    if kept:
+        draft = dict(conversation.draft or {})
+        draft["slots"] = {**(draft.get("slots") or {}), **kept}
+        conversation.draft = draft
 
 
 def _store_turn(
@@ -375,6 +391,7 @@ def close(*, db_session: Session, conversation_id: str, reason: str) -> Conversa
         tracker = rasa_client.tracker(conversation_id)
         slots = {k: v for k, v in ((tracker or {}).get("slots") or {}).items() if v not in (None, [], "")}
         citizen_words = [m.text for m in conversation.messages if m.role == Role.citizen and m.text]
+        slots = slots or (conversation.draft or {}).get("slots") or {}  # Rasa unreachable: what the turns kept
         conversation.draft = {"slots": slots, "citizen_text": "\n".join(citizen_words)}
         conversation.mode = Mode.closed
         conversation.closed_reason = reason

@@ -39,17 +39,25 @@ def mask_phone(phone: str | None) -> str | None:
     return f"{phone[:-4][:5]}****{phone[-4:]}" if len(phone) > 6 else "****"
 
 
-# Numbers said rather than typed ("幺五零零五一五…", ASR output): read as digits for masking.
+# Numbers said rather than typed ("幺五零零五一五…", ASR output, 大写 digits): read as digits for masking.
 _SPOKEN = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
-           "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
-_DIGIT_RUN = re.compile("[0-9" + "".join(_SPOKEN) + r"](?:[\s\-]*[0-9Xx" + "".join(_SPOKEN) + "])+")
+           "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "壹": "1", "贰": "2", "叁": "3", "肆": "4",
+           "伍": "5", "陆": "6", "柒": "7", "捌": "8", "玖": "9"}
+_SEPARATORS = " \t\u3000，,、-"  # "-" last: a literal inside the character class below
+_DIGIT_RUN = re.compile("[0-9" + "".join(_SPOKEN) + "](?:[" + _SEPARATORS + "]*[0-9Xx" + "".join(_SPOKEN) + "])+")
 
 
 def _mask_spoken(match: re.Match[str]) -> str:
     run = match.group(0)
-    digits = "".join(_SPOKEN.get(ch, ch) for ch in run if not ch.isspace() and ch != "-")
-    if not any(ch in _SPOKEN for ch in run) or len(digits) < 11:
-        return run  # typed numbers are handled below; short spoken runs are dates, counts, house numbers
+    digits = "".join(_SPOKEN.get(ch, ch) for ch in run if ch not in _SEPARATORS)
+    if len(digits) < 11:
+        return run  # short runs are dates, counts, house numbers
+    if not any(ch in _SPOKEN for ch in run):
+        # Typed digits: contiguous ones are handled below; grouped ones ("138 1234 5678") only when
+        # the whole run is a number (not "1，2，3…"); a hyphenated landline keeps its own rule.
+        shapes = r"1[3-9]\d{9}|\d{17}[\dXx]" if "-" in run else r"1[3-9]\d{9}|\d{17}[\dXx]|0\d{9,11}"
+        if run.isdigit() or not re.fullmatch(shapes, digits):
+            return run
     if re.fullmatch(r"1[3-9]\d{9}", digits):
         return f"{digits[:3]}****{digits[-4:]}"
     if re.fullmatch(r"\d{17}[\dXx]", digits):

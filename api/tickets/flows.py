@@ -102,6 +102,43 @@ def suggest(*, text: str, location_town: str | None) -> Route:
     )
 
 
+def _compatible(ref: Any, level1: str, level2: str | None, level3: str | None) -> bool:
+    # The same branch of the taxonomy at whatever depth either side names.
+    return ref.level1 == level1 and (ref.level2 is None or level2 is None or ref.level2 == level2) and (
+        ref.level3 is None or level3 is None or ref.level3 == level3)
+
+
+def category_for_lead(*, ticket: Ticket, department_id: str) -> tuple[str, str | None, str | None] | None:
+    """The 诉求类别 a ticket takes when a dispatcher hands it to a lead the current category does not
+    belong to (卫生计生 / 医政监管 moved to 城管局): the branch of that department's 职责清单 the
+    classifier rates highest for the text. None = keep the category (it fits, or nothing better is known)."""
+    try:
+        profile = county_profile()
+        rules = profile.routing
+        owned = [e for e in rules.matrix if e.lead == department_id]
+        owned += [r.category for r in rules.keyword_rules if r.lead == department_id and r.category is not None]
+        if any(d.id == department_id and d.kind == "属地" for d in profile.departments):
+            owned += list(rules.place_rules.town_leads)
+        level1 = ticket.category_level1
+        if not owned or (level1 and any(_compatible(ref, level1, ticket.category_level2, ticket.category_level3)
+                                        for ref in owned + [e for e in rules.matrix if department_id in e.co])):
+            return None
+        scores: dict[str, float] = {}
+        try:
+            from api.routing.classifier import get_classifier
+
+            model = get_classifier()
+            probs = model.predict_level1_proba([strip_numbers(ticket.description) or ticket.description])[0]
+            scores = {str(c): float(p) for c, p in zip(model.classes, probs, strict=False)}
+        except Exception as exc:  # noqa: BLE001 — without the model the department's first duty is used
+            log.warning("classifier unavailable for recategorising %s: %s", ticket.ticket_no, exc)
+        best = max(owned, key=lambda ref: (scores.get(ref.level1, 0.0), -ref.depth))
+    except Exception as exc:  # noqa: BLE001 — a dispatch never fails over its category label
+        log.warning("no category for %s under %s: %s", ticket.ticket_no, department_id, exc)
+        return None
+    return best.level1, best.level2, best.level3
+
+
 def infer_town(ticket: Ticket) -> str | None:
     """The 镇/街道 a free-text address names (Open311 and staff entries often give only the address)."""
     text = " ".join(x for x in (ticket.location, ticket.location_detail) if x)
@@ -316,6 +353,15 @@ REASON_LABELS = {
 LEVEL_LABELS = {1: "12345平台督办", 2: "县政府办公室督办", 3: "县分管领导督办"}
 
 
+def supervision_deadline(*, ticket: Ticket, supervised_until: datetime) -> datetime:
+    """The one 办结 date a 督办函 names: the supervision period, but never before the ticket's own
+    standing 办结时限 (a letter on an approved extension must not pull the approved date forward)."""
+    due = ticket.complete_due_at
+    if due is not None and due.tzinfo is None and supervised_until.tzinfo is not None:
+        due = due.replace(tzinfo=supervised_until.tzinfo)
+    return max(supervised_until, due) if due is not None else supervised_until
+
+
 def escalate(*, db_session: Session, ticket: Ticket, reason_kind: str, reason: str, actor: str, now: datetime,
              department_id: str | None = None) -> Supervision:
     """提级督办: raise the level, file a supervision (its 督办函 is rendered on download), notify."""
@@ -325,7 +371,8 @@ def escalate(*, db_session: Session, ticket: Ticket, reason_kind: str, reason: s
     department = department_id or ticket.lead_department
     supervision = Supervision(
         ticket=ticket, level=ticket.escalation_level, reason_kind=reason_kind, reason=reason, department_id=department,
-        due_at=deadlines.add_working_days(now, cfg.supervision_days), created_by=actor, created_at=now,
+        due_at=supervision_deadline(ticket=ticket, supervised_until=deadlines.add_working_days(now, cfg.supervision_days)),
+        created_by=actor, created_at=now,
     )
     db_session.add(supervision)
     db_session.flush()

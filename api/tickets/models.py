@@ -165,6 +165,14 @@ class AssignmentStatus(StrEnum):
     in_progress = "办理中"
     replied = "已答复"
     returned = "已退单"
+    # Settled with the ticket: a part nobody needs to sign or answer any more.
+    closed = "已办结"
+    withdrawn = "已撤单"
+    merged = "已并单"
+
+
+SETTLED_PART = {TicketStatus.closed: AssignmentStatus.closed, TicketStatus.withdrawn: AssignmentStatus.withdrawn,
+                TicketStatus.merged: AssignmentStatus.merged}
 
 
 class TicketAssignment(Base):

@@ -33,7 +33,7 @@ from api.tickets.schemas import (
     TicketSummary,
     TransitionIn,
 )
-from api.tickets.workflow import WorkflowError, allowed_actions
+from api.tickets.workflow import WorkflowError
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 notifications_router = APIRouter(prefix="/api/v1/notifications", tags=["tickets"])
@@ -84,7 +84,7 @@ def ticket_out(ticket: Ticket, principal: Principal | None = None, db_session: S
         ],
         repeat_of=ticket.repeat_of.ticket_no if ticket.repeat_of is not None else None,
         merged_into=ticket.merged_into.ticket_no if ticket.merged_into is not None else None,
-        allowed_actions=allowed_actions(status=ticket.status, role=principal.role) if principal else [],
+        allowed_actions=workflow_service.available_actions(ticket=ticket, principal=principal) if principal else [],
         contact_masked=masked,
     )
     if masked:

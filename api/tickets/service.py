@@ -103,6 +103,11 @@ def _replay(db_session: Session, key: str, digest: str) -> Ticket | None:
     return ticket
 
 
+def replays(*, db_session: Session, idempotency_key: str) -> bool:
+    """Whether this key already filed a ticket (a retry of the same submission, not a new one)."""
+    return db_session.get(IdempotencyRecord, idempotency_key) is not None
+
+
 def create(
     *, db_session: Session, ticket_in: TicketIn, idempotency_key: str, actor: str,
     now: datetime | None = None, extra: dict | None = None, category: tuple[str, str | None] | None = None,

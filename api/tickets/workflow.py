@@ -68,9 +68,11 @@ TRANSITIONS: dict[Action, Rule] = {
     Action.request_extension: Rule(frozenset({S.signed, S.in_progress}), None, HANDLER, reason_required=True, department=True),
     Action.approve_extension: Rule(frozenset({S.signed, S.in_progress}), None, frozenset({Role.supervisor, Role.admin})),
     Action.reject_extension: Rule(frozenset({S.signed, S.in_progress}), None, frozenset({Role.supervisor, Role.admin}), reason_required=True),
+    # 答复审核 is one decision: approve, or send back with a reason, straight from 已答复. `review`
+    # (claim the reply for review, 已答复 → 答复审核) stays for older clients; the decision works from both.
     Action.review: Rule(frozenset({S.replied}), S.reply_review, PLATFORM),
-    Action.approve_reply: Rule(frozenset({S.reply_review}), S.awaiting_callback, PLATFORM),
-    Action.reject_reply: Rule(frozenset({S.reply_review}), S.in_progress, PLATFORM, reason_required=True),
+    Action.approve_reply: Rule(frozenset({S.replied, S.reply_review}), S.awaiting_callback, PLATFORM),
+    Action.reject_reply: Rule(frozenset({S.replied, S.reply_review}), S.in_progress, PLATFORM, reason_required=True),
     Action.close: Rule(frozenset({S.awaiting_callback}), S.closed, CALLBACK),
     Action.dissatisfied: Rule(frozenset({S.awaiting_callback}), S.in_progress, CALLBACK, reason_required=True),
     Action.withdraw: Rule(OPEN, S.withdrawn, frozenset({Role.agent, Role.dispatcher, Role.admin, Role.service}), reason_required=True),
@@ -105,5 +107,11 @@ def check(action: Action, *, status: str, role: Role, note: str | None) -> Rule:
 
 
 def allowed_actions(*, status: str, role: Role) -> list[str]:
-    """What a person in this role could do now (the console greys out the rest)."""
+    """What the table lets this role do from this state, whatever the ticket's parts and requests
+    (workflow_service.available_actions narrows it to what would succeed on a given ticket)."""
     return [a.value for a, r in TRANSITIONS.items() if status in r.from_states and role in r.roles]
+
+
+# Moves a page offers as buttons but that another move already covers: `review` is folded into the
+# one-step decision (approve_reply / reject_reply).
+LEGACY_ACTIONS = frozenset({Action.review})

@@ -18,6 +18,7 @@ from api.org import service as org
 from api.org.profile import org_profile
 from api.tickets import deadlines, flows
 from api.tickets.models import (
+    SETTLED_PART,
     AssignmentStatus,
     Ticket,
     TicketAssignment,
@@ -25,9 +26,32 @@ from api.tickets.models import (
 )
 from api.tickets.schemas import TransitionIn
 from api.tickets.service import get_by_no, record_event
-from api.tickets.workflow import Action, WorkflowError, check
+from api.tickets.workflow import LEGACY_ACTIONS, TRANSITIONS, Action, WorkflowError, check
 
 SATISFIED = ("满意", "基本满意", "未回访")
+
+
+def _department_short(db_session: Session, department_id: str) -> str:
+    dept = org.get_department(db_session=db_session, department_id=department_id)
+    return (dept.short or dept.name) if dept else department_id
+
+
+def _clause(text: str, *, drop: str = "") -> str:
+    """A staff note as a clause inside our own sentence: no closing punctuation, no repeated ask."""
+    text = text.strip()
+    while True:
+        trimmed = text.rstrip("。，,.；;！!、 ")
+        if drop and trimmed.endswith(drop):
+            trimmed = trimmed[: -len(drop)]
+        if trimmed == text:
+            return text
+        text = trimmed
+
+
+def _settle_parts(ticket: Ticket, status: TicketStatus) -> None:
+    # Closing, withdrawing or merging the ticket ends every department's part with it.
+    for a in ticket.active_assignments:
+        a.status = SETTLED_PART[status]
 
 
 def _department_ids(db_session: Session, refs: list[str]) -> list[str]:
@@ -97,8 +121,15 @@ def _dispatch(db_session: Session, ticket: Ticket, principal: Principal, body: T
         joint = bool(((ticket.extra or {}).get("route") or {}).get("joint")) if body.joint is None else body.joint
     else:  # another lead starts clean
         co, joint = [], bool(body.joint)
+    previous = " / ".join(x for x in (ticket.category_level1, ticket.category_level2, ticket.category_level3) if x)
     assign(db_session=db_session, ticket=ticket, lead=lead, co=co, joint=joint, now=now)
-    return {"lead": lead, "co": ticket.co_departments, "joint": joint}
+    data: dict[str, Any] = {"lead": lead, "co": ticket.co_departments, "joint": joint}
+    category = flows.category_for_lead(ticket=ticket, department_id=lead)
+    if category is not None:  # the 诉求类别 follows the ticket to its new lead (督办函, statistics)
+        ticket.category_level1, ticket.category_level2, ticket.category_level3 = category
+        data["category"] = " / ".join(x for x in category if x)
+        data["category_before"] = previous or None
+    return data
 
 
 def _sign(db_session, ticket, principal, body, now) -> dict:
@@ -121,8 +152,10 @@ def _return(db_session, ticket, principal, body, now) -> dict:
             a.active = False
         ticket.status = TicketStatus.returned
         ticket.needs_dispatcher = True
+        reason = _clause(body.note or "", drop="请改派") or "未写明理由"
         flows.notify(db_session=db_session, ticket=ticket, recipient_kind="role", recipient_id="dispatcher", kind="退单",
-                     message=f"工单 {ticket.ticket_no} 被{own.department_id}退回：{body.note}，请改派。", now=now)
+                     message=f"工单 {ticket.ticket_no} 被{_department_short(db_session, own.department_id)}退回，"
+                             f"退单理由：{reason}。请改派。", now=now)
     else:
         ticket.co_departments = [d for d in ticket.co_departments or [] if d != own.department_id]
         _maybe_all_replied(ticket)
@@ -226,6 +259,7 @@ def _close(db_session, ticket, principal, body, now) -> dict:
     if body.satisfaction == "未回访" and not body.note:
         raise WorkflowError(422, "未回访办结需要写明原因（note）。")
     ticket.satisfaction, ticket.closed_at = body.satisfaction, now
+    _settle_parts(ticket, TicketStatus.closed)
     return {"satisfaction": body.satisfaction}
 
 
@@ -237,6 +271,7 @@ def _dissatisfied(db_session, ticket, principal, body, now) -> dict:
 
 
 def _withdraw(db_session, ticket, principal, body, now) -> dict:
+    _settle_parts(ticket, TicketStatus.withdrawn)
     for a in ticket.active_assignments:
         a.active = False
     ticket.closed_at = now
@@ -259,12 +294,16 @@ def _merge(db_session, ticket, principal, body, now) -> dict:
         ticket.repeat_of = target
         target.repeat_count = (target.repeat_count or 0) + 1
     ticket.merged_into = target
+    _settle_parts(ticket, TicketStatus.merged)
     for a in ticket.active_assignments:
         a.active = False
     ticket.closed_at = now
-    record_event(db_session=db_session, ticket=target, action="merge_in", actor=principal.username, note=f"并入工单 {ticket.ticket_no}：{body.note}",
+    reason = _clause(body.note or "")
+    # Each side's log speaks for itself: the original took the repeat in, the repeat went into the original.
+    record_event(db_session=db_session, ticket=target, action="merge_in", actor=principal.username,
+                 note=f"工单 {ticket.ticket_no} 并入本单：{reason}。",
                  data={"merged": ticket.ticket_no, "repeat_count": target.repeat_count}, created_at=now)
-    return {"target": target.ticket_no}
+    return {"target": target.ticket_no, "_note": f"已并入工单 {target.ticket_no}：{reason}。"}
 
 
 def _escalate(db_session, ticket, principal, body, now) -> dict:
@@ -294,13 +333,14 @@ def transition(*, db_session: Session, ticket: Ticket, principal: Principal, bod
     from_status = ticket.status
     try:
         data: dict[str, Any] = HANDLERS[action](db_session, ticket, principal, body, now)
+        note = data.pop("_note", None) or body.note
         if action in TABLE_SETS_STATE and rule.to_state is not None:
             ticket.status = rule.to_state
         if action is Action.dispatch or action is Action.reassign:
             ticket.overdue = False
         record_event(
             db_session=db_session, ticket=ticket, action=action.value, actor=principal.username,
-            from_status=from_status, to_status=ticket.status, note=body.note, data=data or None, created_at=now,
+            from_status=from_status, to_status=ticket.status, note=note, data=data or None, created_at=now,
         )
         db_session.commit()
     except StaleDataError:
@@ -308,3 +348,42 @@ def transition(*, db_session: Session, ticket: Ticket, principal: Principal, bod
         db_session.rollback()
         raise WorkflowError(409, "工单刚被其他人更新，请刷新后再试。") from None
     return ticket
+
+
+# What each state of a department's own part lets its handler do next (签收 → 开始办理 → 答复);
+# a co-department may answer straight after signing (its part has no separate start).
+_PART_ACTIONS = {
+    AssignmentStatus.pending: {Action.sign, Action.return_},
+    AssignmentStatus.signed: {Action.start, Action.return_, Action.request_extension},
+    AssignmentStatus.in_progress: {Action.reply, Action.request_extension},
+}
+
+
+def available_actions(*, ticket: Ticket, principal: Principal) -> list[str]:
+    """The moves that would succeed now for this person on this ticket: the table narrowed by their
+    own part's state, the lead/co role and a pending 延期申请 (a page offers only these buttons)."""
+    if principal.is_service:
+        return []
+    own = next((a for a in ticket.active_assignments if a.department_id == principal.department_id), None)
+    policy = org_profile().sla
+    out = []
+    for action, rule in TRANSITIONS.items():
+        if action in LEGACY_ACTIONS or ticket.status not in rule.from_states or principal.role not in rule.roles:
+            continue
+        if rule.department:
+            if own is None:
+                continue
+            offered = set(_PART_ACTIONS.get(AssignmentStatus(own.status), set()))
+            if own.role != "lead":
+                offered.discard(Action.request_extension)
+                if own.status == AssignmentStatus.signed:
+                    offered.add(Action.reply)
+            if action not in offered:
+                continue
+            if action is Action.request_extension and (
+                    ticket.extension_request or (ticket.extension_count or 0) >= policy.extension_max_requests):
+                continue
+        if action in (Action.approve_extension, Action.reject_extension) and not ticket.extension_request:
+            continue
+        out.append(action.value)
+    return out

@@ -24,6 +24,7 @@ _CANONICAL = {
         "Expires", "WWW-Authenticate", "Authorization", "Proxy-Authenticate",
         "Proxy-Authorization", "Accept", "Retry-After", "Warning", "Reason", "Event",
         "P-Asserted-Identity", "Remote-Party-ID", "Refer-To", "Referred-By", "Min-Expires",
+        "Session-Expires", "Min-SE", "Require",
     )
 }
 # Headers whose comma-separated values are separate entries (RFC 3261 §7.3.1).
@@ -33,8 +34,8 @@ REASONS = {
     100: "Trying", 180: "Ringing", 183: "Session Progress", 200: "OK", 202: "Accepted",
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
     405: "Method Not Allowed", 407: "Proxy Authentication Required", 408: "Request Timeout",
-    480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist",
-    486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here",
+    422: "Session Interval Too Small", 480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist",
+    486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here", 491: "Request Pending",
     500: "Server Internal Error", 501: "Not Implemented", 503: "Service Unavailable",
 }
 

@@ -1,4 +1,4 @@
-"""SDP offer/answer for one audio stream with G.711 and RFC 2833 telephone-event."""
+"""SDP offer/answer for one audio stream with G.711, RFC 2833 telephone-event and SDES SRTP."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ class AudioOffer:
     rtpmap: dict[int, str] = field(default_factory=dict)
     direction: str = "sendrecv"
     ptime: int | None = None
+    profile: str = "RTP/AVP"  # RTP/SAVP: the offerer wants SRTP and nothing else
+    crypto: list[str] = field(default_factory=list)  # a=crypto values (RFC 4568), in preference order
+
+    @property
+    def secure(self) -> bool:
+        return self.profile.endswith("SAVP")
 
     def codec(self) -> int | None:
         """The first G.711 payload type in the offerer's order (its preference)."""
@@ -57,9 +63,10 @@ def parse(body: bytes) -> AudioOffer:
             parts = value.split()
             in_audio = len(parts) >= 4 and parts[0] == "audio"
             if in_audio:
-                if "RTP/AVP" not in parts[2]:
+                if parts[2].upper() not in ("RTP/AVP", "RTP/SAVP"):
                     raise SdpError(f"unsupported transport {parts[2]}")
-                audio = AudioOffer("", int(parts[1]), [int(p) for p in parts[3:] if p.isdigit()])
+                audio = AudioOffer("", int(parts[1]), [int(p) for p in parts[3:] if p.isdigit()],
+                                   profile=parts[2].upper())
         elif kind == "c":
             parts = value.split()
             if len(parts) >= 3:
@@ -76,6 +83,8 @@ def parse(body: bytes) -> AudioOffer:
                 audio.direction = value
             elif value.startswith("ptime:") and value[6:].strip().isdigit():
                 audio.ptime = int(value[6:].strip())
+            elif value.startswith("crypto:"):
+                audio.crypto.append(value[7:].strip())
     if audio is None:
         raise SdpError("no audio stream in offer")
     address = media_addr or session_addr
@@ -88,6 +97,7 @@ def parse(body: bytes) -> AudioOffer:
 def build(
     *, address: str, port: int, codecs: list[int], telephone_event: int | None,
     direction: str = "sendrecv", session_id: int | None = None, version: int = 1,
+    profile: str = "RTP/AVP", crypto: str | None = None,
 ) -> bytes:
     sid = session_id or int(time.time()) * 1000 + secrets.randbelow(1000)
     pts = [*codecs] + ([telephone_event] if telephone_event is not None else [])
@@ -97,13 +107,15 @@ def build(
         "s=minsheng",
         f"c=IN IP4 {address}",
         "t=0 0",
-        f"m=audio {port} RTP/AVP {' '.join(str(p) for p in pts)}",
+        f"m=audio {port} {profile} {' '.join(str(p) for p in pts)}",
     ]
     for pt in codecs:
         lines.append(f"a=rtpmap:{pt} {CODEC_NAMES[pt]}/8000")
     if telephone_event is not None:
         lines.append(f"a=rtpmap:{telephone_event} telephone-event/8000")
         lines.append(f"a=fmtp:{telephone_event} 0-16")
+    if crypto:
+        lines.append(f"a=crypto:{crypto}")
     lines += ["a=ptime:20", f"a={direction}"]
     return ("\r\n".join(lines) + "\r\n").encode()
 

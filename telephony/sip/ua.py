@@ -1,9 +1,10 @@
-"""The SIP user agent: UDP transport, transactions, dialogs, registration, calls in and out.
+"""The SIP user agent: UDP, TCP and TLS transports, transactions, dialogs, registration, calls in and out.
 
 This is the RFC 3261 subset a voice bot needs (UAS for INVITE/ACK/BYE/CANCEL/OPTIONS/INFO, UAC
 for REGISTER/INVITE/BYE), judged against Kamailio and baresip in tests/telephony. Timers follow
-§17 (T1 = 500 ms, T2 = 4 s, 64·T1 transaction timeout); responses go back to the source address
-of the request, which is what `rport` (RFC 3581) asks for and what NATed trunks need.
+§17 (T1 = 500 ms, T2 = 4 s, 64·T1 transaction timeout; no retransmission over TCP/TLS); responses
+go back to the source address of the request (UDP, as `rport`, RFC 3581, asks and NATed trunks need)
+or on the connection it came in on (TCP/TLS, §18.2.2).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,6 +32,18 @@ from telephony.sip.message import (
     new_call_id,
     new_tag,
 )
+from telephony.sip.timer import SessionTimer, from_response, negotiate_request, response_headers
+from telephony.sip.transport import (
+    DEFAULT_PORTS,
+    STREAM_TRANSPORTS,
+    Peer,
+    StreamConnection,
+    as_peer,
+    client_context,
+    server_context,
+    transport_of,
+)
+from telephony.srtp import Crypto, SrtpContext, choose
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +70,12 @@ class Dialog:
     remote_target: str  # their Contact URI
     route_set: list[str] = field(default_factory=list)
     local_cseq: int = 1
+    transport: str = "UDP"  # the dialog's transport when the next hop's URI does not name one
 
     def request(self, method: str, ua: SipUA) -> SipMessage:
         self.local_cseq += 1
         msg = SipMessage(method=method, uri=self.remote_target)
-        msg.add("Via", ua.via())
+        msg.add("Via", ua.via(transport=uri_transport(self.next_hop_uri(), self.transport)))
         msg.add("Max-Forwards", "70")
         msg.add("From", f"{self.local_uri};tag={self.local_tag}")
         msg.add("To", f"{self.remote_uri};tag={self.remote_tag}")
@@ -97,8 +112,15 @@ class Call:
     on_audio: Callable[[np.ndarray], None] | None = None
     on_notify: Callable[[SipMessage], None] | None = None  # in-dialog NOTIFY (REFER progress)
     answered_at: float | None = None
+    timer: SessionTimer | None = None  # RFC 4028 session timer, when negotiated
+    refreshed_at: float = 0.0  # monotonic time of the last session refresh (either side's)
+    refreshes_sent: int = 0
+    refreshes_received: int = 0
+    local_sdp: bytes = b""  # our current session description (a refresh re-offers it unchanged)
+    peer_allow: str = ""
+    _timer_task: asyncio.Task[object] | None = None
     _ack: SipMessage | None = None
-    _ack_addr: tuple[str, int] | None = None
+    _ack_addr: Peer | None = None
 
     @property
     def call_id(self) -> str:
@@ -150,6 +172,16 @@ class UASettings:
     busy_status: int = 486
     keepalive_target: str | None = None  # e.g. the trunk's "sip:trunk.example.org:5060"
     keepalive_seconds: float = 30.0
+    transport: str = "udp"  # what our Contact asks peers to use towards us: udp, tcp or tls
+    tcp: bool = False  # also listen on TCP (same port as UDP)
+    tls_port: int | None = None  # listen on TLS here (0: any free port); needs tls_cert and tls_key
+    tls_cert: str | None = None  # PEM certificate chain (server side, and client side for mutual TLS)
+    tls_key: str | None = None
+    tls_ca: str | None = None  # PEM CA bundle that signs the trunk's certificate (None: system store)
+    tls_verify: bool = True  # verify the trunk's certificate and host name
+    srtp: str = "off"  # our own INVITEs: off, offer (RTP/AVP + a=crypto) or require (RTP/SAVP)
+    session_expires: int = 1800  # RFC 4028 interval we ask for / grant when the peer names none (0: off)
+    session_min_se: int = 90  # shortest interval we accept (RFC 4028's floor is 90 s)
 
 
 class SipUA(asyncio.DatagramProtocol):
@@ -174,7 +206,12 @@ class SipUA(asyncio.DatagramProtocol):
         self.trunk_alive: bool | None = None  # answer to the last OPTIONS keep-alive (None: not probing)
         self.register_error: str | None = None
         self.local_port = settings.bind_port
+        self.tls_port: int | None = None
         self.host = settings.public_host or settings.bind_host
+        self._streams: dict[Peer, StreamConnection] = {}
+        self._connecting: dict[Peer, asyncio.Future[StreamConnection]] = {}
+        self._servers: list[asyncio.Server] = []
+        self._client_ssl: ssl.SSLContext | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -184,6 +221,7 @@ class SipUA(asyncio.DatagramProtocol):
         self.local_port = int(self.transport.get_extra_info("sockname")[1])
         if self.host in ("0.0.0.0", ""):  # noqa: S104
             self.host = _guess_local_ip(self.settings.registrar)
+        await self._start_streams()
         if self.settings.registrar:
             self._spawn(self._register_loop())
         if self.settings.keepalive_target:
@@ -200,8 +238,69 @@ class SipUA(asyncio.DatagramProtocol):
                 await asyncio.wait_for(self._register_once(expires=0), 3)
         for task in list(self._tasks):
             task.cancel()
+        for server in self._servers:
+            server.close()
+        for conn in list(self._streams.values()):
+            conn.close()
         if self.transport is not None:
             self.transport.close()
+
+    async def _start_streams(self) -> None:
+        s = self.settings
+        if s.tcp:
+            server = await asyncio.start_server(
+                lambda r, w: self._accepted(r, w, "TCP"), s.bind_host, self.local_port)
+            self._servers.append(server)
+        if s.tls_port is not None:
+            if not (s.tls_cert and s.tls_key):
+                raise ValueError("a TLS listener needs tls_cert and tls_key")
+            ctx = server_context(cert=s.tls_cert, key=s.tls_key, ca=s.tls_ca)
+            server = await asyncio.start_server(
+                lambda r, w: self._accepted(r, w, "TLS"), s.bind_host, s.tls_port, ssl=ctx)
+            self._servers.append(server)
+            self.tls_port = int(server.sockets[0].getsockname()[1])
+        if s.tls_port is not None or s.transport.lower() == "tls" or any(
+                uri_transport(u or "", "UDP") == "TLS" for u in (s.registrar, s.keepalive_target)):
+            self._client_ssl = client_context(ca=s.tls_ca, verify=s.tls_verify, cert=s.tls_cert, key=s.tls_key)
+
+    def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, transport: str) -> None:
+        host, port = writer.get_extra_info("peername")[:2]
+        conn = StreamConnection(Peer(host, int(port), transport), reader, writer)
+        self._streams[conn.peer] = conn
+        self._spawn(self._serve_stream(conn))
+
+    async def _serve_stream(self, conn: StreamConnection) -> None:
+        try:
+            await conn.read_loop(self._on_message)
+        finally:
+            if self._streams.get(conn.peer) is conn:
+                del self._streams[conn.peer]
+
+    async def connection(self, peer: Peer) -> StreamConnection:
+        """The open connection to a TCP/TLS peer, connecting (once, for concurrent senders) if needed."""
+        conn = self._streams.get(peer)
+        if conn is not None and not conn.closed:
+            return conn
+        pending = self._connecting.get(peer)
+        if pending is None:
+            pending = asyncio.ensure_future(self._connect(peer))
+            self._connecting[peer] = pending
+            pending.add_done_callback(lambda _f: self._connecting.pop(peer, None))
+        return await asyncio.shield(pending)
+
+    async def _connect(self, peer: Peer) -> StreamConnection:
+        ctx: ssl.SSLContext | None = None
+        if peer.transport == "TLS":
+            if self._client_ssl is None:
+                self._client_ssl = client_context(ca=self.settings.tls_ca, verify=self.settings.tls_verify)
+            ctx = self._client_ssl
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(peer.host, peer.port, ssl=ctx, server_hostname=peer.host if ctx else None), 10)
+        conn = StreamConnection(peer, reader, writer)
+        self._streams[peer] = conn
+        self._spawn(self._serve_stream(conn))
+        log.info("SIP %s connection to %s:%s open", peer.transport, peer.host, peer.port)
+        return conn
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -214,23 +313,58 @@ class SipUA(asyncio.DatagramProtocol):
         return task
 
     # -- helpers -----------------------------------------------------------------------------
-    def via(self, branch: str | None = None) -> str:
-        return f"SIP/2.0/UDP {self.host}:{self.local_port};branch={branch or new_branch()};rport"
+    def port_for(self, transport: str) -> int:
+        if transport.upper() == "TLS":
+            if self.tls_port is None:
+                raise ValueError("TLS is not listening (set tls_port, tls_cert, tls_key)")
+            return self.tls_port
+        return self.local_port
 
-    def contact(self) -> str:
-        return f"<sip:{self.settings.user}@{self.host}:{self.local_port}>"
+    def via(self, branch: str | None = None, *, transport: str = "UDP") -> str:
+        transport = transport.upper()
+        # Over a stream our listening port is where a new connection would reach us; the
+        # response itself comes back on the request's connection.
+        port = self.tls_port if transport == "TLS" and self.tls_port else self.local_port
+        return f"SIP/2.0/{transport} {self.host}:{port};branch={branch or new_branch()};rport"
 
-    def send(self, msg: SipMessage, addr: tuple[str, int]) -> None:
-        if self.transport is None:
+    def contact(self, transport: str | None = None, *, user: str | None = None) -> str:
+        transport = (transport or self.settings.transport).upper()
+        user = user or self.settings.user
+        if transport == "UDP":
+            return f"<sip:{user}@{self.host}:{self.local_port}>"
+        return f"<sip:{user}@{self.host}:{self.port_for(transport)};transport={transport.lower()}>"
+
+    def send(self, msg: SipMessage, addr: tuple[str, int] | Peer) -> None:
+        data = msg.to_bytes()
+        peer = as_peer(addr)
+        if peer.transport in STREAM_TRANSPORTS:
+            conn = self._streams.get(peer)
+            if conn is not None and not conn.closed:
+                conn.write(data)
+            else:
+                self._spawn(self._send_when_connected(peer, data))
             return
-        self.transport.sendto(msg.to_bytes(), addr)
+        if self.transport is not None:
+            self.transport.sendto(data, (peer.host, peer.port))
 
-    async def resolve(self, uri: str) -> tuple[str, int]:
+    async def _send_when_connected(self, peer: Peer, data: bytes) -> None:
+        try:
+            (await self.connection(peer)).write(data)
+        except (OSError, TimeoutError, ssl.SSLError) as exc:
+            log.warning("cannot reach %s %s:%s: %s", peer.transport, peer.host, peer.port, exc)
+
+    async def resolve(self, uri: str, default_transport: str = "UDP") -> Peer:
+        """Where to send a request for `uri`; opens the TCP/TLS connection if it needs one."""
         parsed = SipUri.parse(uri)
+        transport = uri_transport(uri, default_transport)
         host = parsed.params.get("maddr") or parsed.host.strip("[]")
-        port = parsed.port or 5060
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM, family=socket.AF_INET)
-        return infos[0][4][0], infos[0][4][1]
+        port = parsed.port or DEFAULT_PORTS[transport]
+        kind = socket.SOCK_DGRAM if transport == "UDP" else socket.SOCK_STREAM
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=kind, family=socket.AF_INET)
+        peer = Peer(infos[0][4][0], infos[0][4][1], transport)
+        if transport in STREAM_TRANSPORTS:
+            await self.connection(peer)
+        return peer
 
     def active_calls(self) -> int:
         return sum(1 for c in self.calls.values() if c.state != "ended")
@@ -240,12 +374,15 @@ class SipUA(asyncio.DatagramProtocol):
 
     # -- receiving ---------------------------------------------------------------------------
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self._on_message(data, Peer(addr[0], addr[1]))
+
+    def _on_message(self, data: bytes, addr: Peer) -> None:
         if not data.strip():
             return  # CRLF keep-alive
         try:
             msg = SipMessage.parse(data)
         except SipParseError as exc:
-            log.warning("dropping unparsable SIP from %s:%s: %s", *addr, exc)
+            log.warning("dropping unparsable SIP from %s:%s: %s", addr.host, addr.port, exc)
             return
         try:
             if msg.is_request:
@@ -253,7 +390,7 @@ class SipUA(asyncio.DatagramProtocol):
             else:
                 self._on_response(msg)
         except SipParseError as exc:
-            log.warning("bad SIP message from %s:%s: %s", *addr, exc)
+            log.warning("bad SIP message from %s:%s: %s", addr.host, addr.port, exc)
             if msg.is_request and msg.method != "ACK":
                 self.send(msg.response(400, str(exc)[:60]), addr)
 
@@ -274,7 +411,7 @@ class SipUA(asyncio.DatagramProtocol):
         elif not tx.final.done():
             tx.final.set_result(msg)
 
-    def _on_request(self, msg: SipMessage, addr: tuple[str, int]) -> None:
+    def _on_request(self, msg: SipMessage, addr: Peer) -> None:
         method = msg.method or ""
         key = (msg.branch, "INVITE" if method == "ACK" else method)
         if method != "ACK" and key in self._server_tx:
@@ -307,7 +444,7 @@ class SipUA(asyncio.DatagramProtocol):
             self._respond(msg, addr, 405, extra={"Allow": ALLOW})
 
     def _respond(
-        self, req: SipMessage, addr: tuple[str, int], status: int, *, to_tag: str | None = None,
+        self, req: SipMessage, addr: Peer, status: int, *, to_tag: str | None = None,
         extra: dict[str, str] | None = None, body: bytes = b"", reason: str | None = None,
     ) -> SipMessage:
         resp = req.response(status, reason, to_tag=to_tag or (new_tag() if status > 100 else None))
@@ -318,7 +455,7 @@ class SipUA(asyncio.DatagramProtocol):
             resp.add("Content-Type", "application/sdp")
         resp.body = body
         self.send(resp, addr)
-        if req.method == "INVITE" and status >= 300:
+        if req.method == "INVITE" and status >= 300 and addr.transport == "UDP":
             self._spawn(self._retransmit_until_ack(resp, addr, req.branch))
         if status >= 200 or req.method == "INVITE":
             key = (req.branch, req.method or "")
@@ -326,7 +463,7 @@ class SipUA(asyncio.DatagramProtocol):
                 self._server_tx[key] = (resp, time.monotonic())
         return resp
 
-    async def _retransmit_until_ack(self, resp: SipMessage, addr: tuple[str, int], branch: str) -> None:
+    async def _retransmit_until_ack(self, resp: SipMessage, addr: Peer, branch: str) -> None:
         """Timer G (§17.2.1): a lost 486/488 would otherwise leave the caller waiting 32 s."""
         interval = T1
         deadline = time.monotonic() + 64 * T1
@@ -344,7 +481,7 @@ class SipUA(asyncio.DatagramProtocol):
             del self._server_tx[key]
 
     # -- INVITE server -------------------------------------------------------------------------
-    async def _on_invite(self, msg: SipMessage, addr: tuple[str, int]) -> None:
+    async def _on_invite(self, msg: SipMessage, addr: Peer) -> None:
         self._respond(msg, addr, 100)
         local_tag = new_tag()
         try:
@@ -359,6 +496,16 @@ class SipUA(asyncio.DatagramProtocol):
         codec = offer.codec()
         if codec is None:
             self._respond(msg, addr, 488, to_tag=local_tag, extra={"Warning": '305 minsheng "PCMU/PCMA only"'})
+            return
+        keys = choose(offer.crypto) if offer.crypto else None  # SDES: the peer offers SRTP
+        if offer.secure and keys is None:
+            self._respond(msg, addr, 488, to_tag=local_tag,
+                          extra={"Warning": '305 minsheng "SRTP needs a=crypto AES_CM_128_HMAC_SHA1_80 or _32"'})
+            return
+        timer = negotiate_request(msg, min_se=self.settings.session_min_se,
+                                  default_expires=self.settings.session_expires or None)
+        if isinstance(timer, int):
+            self._respond(msg, addr, 422, to_tag=local_tag, extra={"Min-SE": str(timer)})
             return
         if self.active_calls() >= self.settings.max_calls or not self.accept_calls():
             status = self.settings.busy_status
@@ -379,6 +526,7 @@ class SipUA(asyncio.DatagramProtocol):
             remote_target=NameAddr.parse(contact_hdr).uri,
             route_set=msg.get_all("Record-Route"),
             local_cseq=0,
+            transport=addr.transport,
         )
         holder: dict[str, Call] = {}
         rtp = await open_session(
@@ -389,14 +537,17 @@ class SipUA(asyncio.DatagramProtocol):
             on_audio=lambda pcm: _dispatch_audio(holder, pcm),
             on_dtmf=lambda d: _dispatch_dtmf(holder, d),
         )
+        if keys is not None:
+            rtp.srtp = SrtpContext(remote=keys[0], local=keys[1])
         call = Call(
             ua=self, dialog=dialog, direction="in", remote_number=caller_number(msg), codec=codec,
-            telephone_event=offer.telephone_event(), rtp=rtp, invite=msg,
+            telephone_event=offer.telephone_event(), rtp=rtp, invite=msg, timer=timer,
+            peer_allow=msg.get("Allow") or "",
         )
         holder["call"] = call
         self.calls[call.call_id] = call
         if self.settings.answer_delay > 0:
-            self._respond(msg, addr, 180, to_tag=local_tag, extra={"Contact": self.contact()})
+            self._respond(msg, addr, 180, to_tag=local_tag, extra={"Contact": self.contact(addr.transport)})
             self._pending_invites[call.call_id] = (call, msg, addr)
             await asyncio.sleep(self.settings.answer_delay)
             if self._pending_invites.pop(call.call_id, None) is None:
@@ -404,9 +555,12 @@ class SipUA(asyncio.DatagramProtocol):
         answer = sdp.build(
             address=self.host, port=rtp.local_port, codecs=[codec],
             telephone_event=offer.telephone_event(), direction=sdp.answer_direction(offer.direction),
+            profile=offer.profile, crypto=str(keys[1]) if keys else None,
         )
+        call.local_sdp = answer
         ok = self._respond(msg, addr, 200, to_tag=local_tag, body=answer,
-                           extra={"Contact": self.contact(), "Allow": ALLOW})
+                           extra={"Contact": self.contact(addr.transport), "Allow": ALLOW,
+                                  **(response_headers(timer) if timer else {})})
         call.answered_at = time.monotonic()
         rtp.start((offer.address, offer.port))
         # §13.3.1.4: retransmit the 2xx until the ACK arrives; no ACK in 64·T1 → BYE.
@@ -423,6 +577,8 @@ class SipUA(asyncio.DatagramProtocol):
                     return
                 self.send(ok, addr)
                 interval = min(interval * 2, T2)
+        if call.state == "confirmed":
+            self._start_session_timer(call)
         if call.state == "confirmed" and self.on_incoming is not None:
             await self.on_incoming(call)
 
@@ -432,7 +588,7 @@ class SipUA(asyncio.DatagramProtocol):
             call.state = "confirmed"
             call.confirmed.set()
 
-    def _on_cancel(self, msg: SipMessage, addr: tuple[str, int]) -> None:
+    def _on_cancel(self, msg: SipMessage, addr: Peer) -> None:
         pending = self._pending_invites.pop(msg.call_id, None)
         if pending is None:
             known = (msg.branch, "INVITE") in self._server_tx
@@ -443,7 +599,7 @@ class SipUA(asyncio.DatagramProtocol):
         self._respond(invite, invite_addr, 487, to_tag=call.dialog.local_tag)
         call._end("cancelled")
 
-    def _on_in_dialog(self, msg: SipMessage, addr: tuple[str, int]) -> None:
+    def _on_in_dialog(self, msg: SipMessage, addr: Peer) -> None:
         call = self.calls.get(msg.call_id)
         method = msg.method
         if call is None or (call.dialog.local_tag != msg.to.tag):
@@ -457,40 +613,80 @@ class SipUA(asyncio.DatagramProtocol):
             digit = _info_dtmf(msg)
             if digit:
                 _dispatch_dtmf({"call": call}, digit)
-        elif method == "INVITE":
+        elif method == "INVITE" or (method == "UPDATE" and msg.body):
             self._reinvite(call, msg, addr)
-        elif method in ("OPTIONS", "UPDATE", "NOTIFY"):
+        elif method == "UPDATE":  # a session refresh without an offer
+            refresh = self._accept_refresh(call, msg, addr)
+            if refresh is not None:
+                self._respond(msg, addr, 200, to_tag=call.dialog.local_tag,
+                              extra={"Contact": self.contact(call.dialog.transport), **refresh})
+        elif method in ("OPTIONS", "NOTIFY"):
             self._respond(msg, addr, 200, to_tag=call.dialog.local_tag)
             if method == "NOTIFY" and call.on_notify is not None:
                 call.on_notify(msg)
         else:
             self._respond(msg, addr, 405, to_tag=call.dialog.local_tag, extra={"Allow": ALLOW})
 
-    def _reinvite(self, call: Call, msg: SipMessage, addr: tuple[str, int]) -> None:
+    def _accept_refresh(self, call: Call, msg: SipMessage, addr: Peer) -> dict[str, str] | None:
+        """A peer's re-INVITE/UPDATE refreshes the session (§9); the headers for our 2xx, or None
+        when we answered 422 because it asked for less than our Min-SE."""
+        timer = negotiate_request(msg, min_se=self.settings.session_min_se,
+                                  default_expires=call.timer.expires if call.timer else None)
+        if isinstance(timer, int):
+            self._respond(msg, addr, 422, to_tag=call.dialog.local_tag, extra={"Min-SE": str(timer)})
+            return None
+        if timer is None:
+            return {}
+        call.timer = timer
+        call.refreshed_at = time.monotonic()
+        call.refreshes_received += 1
+        self._start_session_timer(call)
+        return response_headers(timer)
+
+    def _reinvite(self, call: Call, msg: SipMessage, addr: Peer) -> None:
+        refresh = self._accept_refresh(call, msg, addr)
+        if refresh is None:
+            return
         direction = "sendrecv"
+        srtp = call.rtp.srtp
+        profile = "RTP/SAVP" if srtp else "RTP/AVP"
+        crypto = str(srtp.local) if srtp else None
         if msg.body:
             try:
                 offer = sdp.parse(msg.body)
             except sdp.SdpError:
                 self._respond(msg, addr, 488, to_tag=call.dialog.local_tag)
                 return
-            if offer.codec() != call.codec:
+            keys = choose(offer.crypto) if offer.crypto else None
+            # Same codec; SRTP stays SRTP (a re-offer in clear would be a downgrade).
+            if offer.codec() != call.codec or (keys is None and (srtp is not None or offer.secure)):
                 self._respond(msg, addr, 488, to_tag=call.dialog.local_tag)
                 return
+            if keys is not None:
+                theirs, fresh = keys
+                srtp = (srtp.rekeyed(theirs) if srtp is not None and srtp.local.suite == theirs.suite
+                        else SrtpContext(remote=theirs, local=fresh))
+                call.rtp.srtp = srtp
+                crypto = str(Crypto(theirs.tag, srtp.local.suite, srtp.local.key))  # answer under their tag
             call.rtp.remote = (offer.address, offer.port)
             direction = sdp.answer_direction(offer.direction)
+            profile = offer.profile
         answer = sdp.build(address=self.host, port=call.rtp.local_port, codecs=[call.codec],
-                           telephone_event=call.telephone_event, direction=direction, version=2)
-        self._respond(msg, addr, 200, to_tag=call.dialog.local_tag, body=answer, extra={"Contact": self.contact()})
+                           telephone_event=call.telephone_event, direction=direction, version=2,
+                           profile=profile, crypto=crypto)
+        call.local_sdp = answer
+        self._respond(msg, addr, 200, to_tag=call.dialog.local_tag, body=answer,
+                      extra={"Contact": self.contact(call.dialog.transport), **refresh})
 
     # -- client transactions -------------------------------------------------------------------
     async def request(
-        self, msg: SipMessage, addr: tuple[str, int], *, timeout: float = 64 * T1,
+        self, msg: SipMessage, addr: tuple[str, int] | Peer, *, timeout: float = 64 * T1,
         on_provisional: Callable[[SipMessage], None] | None = None,
     ) -> SipMessage:
         """Send a request and wait for its final response, retransmitting as §17.1 says."""
         method = msg.method or ""
         key = (msg.branch, method)
+        reliable = transport_of(addr) in STREAM_TRANSPORTS
         tx = _ClientTx(asyncio.get_running_loop().create_future(), on_provisional=on_provisional)
         self._client_tx[key] = tx
         interval = T1
@@ -505,8 +701,8 @@ class SipUA(asyncio.DatagramProtocol):
                     resp = await asyncio.wait_for(asyncio.shield(tx.final), min(interval, remaining))
                     break
                 except TimeoutError:
-                    if method == "INVITE" and tx.provisional:
-                        interval = remaining  # a proceeding INVITE is not retransmitted
+                    if reliable or (method == "INVITE" and tx.provisional):
+                        interval = remaining  # TCP/TLS retransmit for us; a proceeding INVITE waits
                         continue
                     self.send(msg, addr)
                     interval = T2 if tx.provisional else min(interval * 2, T2)
@@ -529,45 +725,120 @@ class SipUA(asyncio.DatagramProtocol):
     async def send_in_dialog(self, call: Call, method: str, *, body: bytes = b"", content_type: str = "",
                              headers: dict[str, str] | None = None, timeout: float = 16 * T1 * 4) -> SipMessage:
         msg = call.dialog.request(method, self)
-        msg.add("Contact", self.contact())
+        msg.add("Contact", self.contact(call.dialog.transport))
         for name, value in (headers or {}).items():
             msg.add(name, value)
         if body:
             msg.add("Content-Type", content_type)
             msg.body = body
-        addr = await self.resolve(call.dialog.next_hop_uri())
+        addr = await self.resolve(call.dialog.next_hop_uri(), call.dialog.transport)
         resp = await self.request(msg, addr, timeout=timeout)
         auth = _answer_challenge(self, resp, method, msg.uri or "")
         if auth is not None:  # a proxy that challenges in-dialog requests (BYE) too
             retry = call.dialog.request(method, self)
-            retry.add("Contact", self.contact())
+            retry.add("Contact", self.contact(call.dialog.transport))
             for name, value in (headers or {}).items():
                 retry.add(name, value)
             if body:
                 retry.add("Content-Type", content_type)
                 retry.body = body
             retry.add(*auth)
+            msg = retry
             resp = await self.request(retry, addr, timeout=timeout)
+        if method == "INVITE" and resp.status and 200 <= resp.status < 300:
+            ack = call.dialog.request("ACK", self)  # §13.2.2.4: the UAC core ACKs a 2xx itself
+            call.dialog.local_cseq -= 1
+            ack.set("CSeq", f"{msg.cseq[0]} ACK")
+            self.send(ack, addr)
         return resp
+
+    # -- session timers (RFC 4028) -------------------------------------------------------------
+    def _start_session_timer(self, call: Call) -> None:
+        if call.timer is None or call._timer_task is not None:
+            return
+        call.refreshed_at = call.refreshed_at or time.monotonic()
+        call._timer_task = self._spawn(self._session_timer(call))
+
+    async def _session_timer(self, call: Call) -> None:
+        while call.state == "confirmed" and call.timer is not None:
+            marker = call.refreshed_at
+            due = marker + call.timer.refresh_after() - time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(call.ended.wait(), max(due, 0.05))
+                return
+            if call.refreshed_at != marker:
+                continue  # refreshed meanwhile (by either side)
+            if call.timer is None:
+                return  # the session timer was turned off by a refresh without Session-Expires
+            if not call.timer.we_refresh:
+                log.warning("session of %s expired without refresh (%ss): ending it", call.call_id, call.timer.expires)
+                await call.hangup("session expired")
+                return
+            if not await self._refresh(call):
+                await call.hangup("session refresh failed")
+                return
+
+    async def _refresh(self, call: Call) -> bool:
+        """Refresh with UPDATE when the peer allows it, else with a re-INVITE of our unchanged SDP."""
+        assert call.timer is not None
+        methods = ["UPDATE", "INVITE"] if "UPDATE" in call.peer_allow.upper() else ["INVITE"]
+        for method in methods:
+            for _attempt in range(3):
+                headers = {"Session-Expires": call.timer.header(our_request=True), "Supported": "timer",
+                           "Min-SE": str(self.settings.session_min_se)}
+                body = call.local_sdp if method == "INVITE" else b""
+                try:
+                    resp = await self.send_in_dialog(call, method, body=body, content_type="application/sdp",
+                                                     headers=headers)
+                except (SipError, TimeoutError, OSError, ssl.SSLError) as exc:
+                    log.warning("session refresh of %s failed: %s", call.call_id, exc)
+                    return False
+                if resp.status == 422 and (resp.get("Min-SE") or "").strip().isdigit():
+                    call.timer.expires = max(call.timer.expires, int(resp.get("Min-SE") or 0))
+                    continue
+                if resp.status == 491:  # glare with the peer's own re-INVITE (§14.1): try again shortly
+                    await asyncio.sleep(1.0)
+                    continue
+                break
+            if resp.status and 200 <= resp.status < 300:
+                call.timer = from_response(resp) or call.timer
+                call.refreshed_at = time.monotonic()
+                call.refreshes_sent += 1
+                if method == "INVITE" and resp.body and call.rtp.srtp is not None:
+                    keys = choose(sdp.parse(resp.body).crypto)
+                    if keys is not None:
+                        call.rtp.srtp = call.rtp.srtp.rekeyed(keys[0])
+                log.info("session %s refreshed by %s (%ss)", call.call_id, method, call.timer.expires)
+                return True
+            if resp.status in (408, 481):
+                return False  # the dialog is gone
+            log.info("refresh of %s by %s refused (%s)", call.call_id, method, resp.status)
+        return False
 
     # -- OPTIONS keep-alive ----------------------------------------------------------------------
     async def _keepalive_loop(self, target: str) -> None:
         """OPTIONS towards the trunk: any answer means it is there (and keeps the NAT binding open)."""
         while True:
             msg = SipMessage(method="OPTIONS", uri=target)
-            msg.add("Via", self.via())
+            try:
+                addr = await self.resolve(target, self.settings.transport.upper())
+            except (TimeoutError, OSError, ssl.SSLError) as exc:
+                addr = None
+                log.debug("keep-alive target %s unreachable: %s", target, exc)
+            transport = addr.transport if addr else "UDP"
+            msg.add("Via", self.via(transport=transport))
             msg.add("Max-Forwards", "70")
             msg.add("From", f"<sip:{self.settings.user}@{self.host}>;tag={new_tag()}")
             msg.add("To", f"<{target}>")
             msg.add("Call-ID", new_call_id(self.host))
             msg.add("CSeq", "1 OPTIONS")
-            msg.add("Contact", self.contact())
+            msg.add("Contact", self.contact(transport))
             msg.add("User-Agent", USER_AGENT)
-            try:
-                await self.request(msg, await self.resolve(target), timeout=min(self.settings.keepalive_seconds, 8.0))
-                alive = True
-            except (TimeoutError, OSError):
-                alive = False
+            alive = False
+            if addr is not None:
+                with contextlib.suppress(TimeoutError, OSError, ssl.SSLError):
+                    await self.request(msg, addr, timeout=min(self.settings.keepalive_seconds, 8.0))
+                    alive = True
             if alive != self.trunk_alive:
                 log.log(logging.INFO if alive else logging.WARNING, "trunk %s %s", target,
                         "answers OPTIONS" if alive else "does not answer OPTIONS")
@@ -583,7 +854,7 @@ class SipUA(asyncio.DatagramProtocol):
                 self.register_error = None
                 self.registered.set()
                 failures = 0
-                await asyncio.sleep(max(expires * 0.8, 5))
+                await asyncio.sleep(max(min(expires * 0.8, expires - 2), 1))  # renewed before it lapses
             except (SipError, TimeoutError, OSError) as exc:
                 failures += 1
                 self.register_error = str(exc)
@@ -597,7 +868,7 @@ class SipUA(asyncio.DatagramProtocol):
         domain = self.settings.domain or reg_uri.host
         request_uri = f"sip:{domain}" + (f":{reg_uri.port}" if reg_uri.port and not self.settings.domain else "")
         aor = f"<sip:{self.settings.user}@{domain}>"
-        addr = await self.resolve(self.settings.registrar)
+        addr = await self.resolve(self.settings.registrar, self.settings.transport.upper())
         call_id = getattr(self, "_reg_call_id", None) or new_call_id(self.host)
         self._reg_call_id = call_id
         tag = new_tag()
@@ -605,13 +876,13 @@ class SipUA(asyncio.DatagramProtocol):
         for _attempt in range(3):
             self._reg_cseq = getattr(self, "_reg_cseq", 0) + 1
             msg = SipMessage(method="REGISTER", uri=request_uri)
-            msg.add("Via", self.via())
+            msg.add("Via", self.via(transport=addr.transport))
             msg.add("Max-Forwards", "70")
             msg.add("From", f"{aor};tag={tag}")
             msg.add("To", aor)
             msg.add("Call-ID", call_id)
             msg.add("CSeq", f"{self._reg_cseq} REGISTER")
-            msg.add("Contact", self.contact())
+            msg.add("Contact", self.contact(addr.transport))
             msg.add("Expires", str(expires))
             msg.add("User-Agent", USER_AGENT)
             if auth_header:
@@ -635,7 +906,7 @@ class SipUA(asyncio.DatagramProtocol):
                 granted = expires
                 for c in resp.get_all("Contact"):
                     na = NameAddr.parse(c)
-                    if f"{self.host}:{self.local_port}" in na.uri and na.params.get("expires", "").isdigit():
+                    if f"{self.host}:{self.port_for(addr.transport)}" in na.uri and na.params.get("expires", "").isdigit():
                         granted = int(na.params["expires"])
                 if resp.get("Expires") and (resp.get("Expires") or "").isdigit() and granted == expires:
                     granted = int(resp.get("Expires") or expires)
@@ -659,35 +930,54 @@ class SipUA(asyncio.DatagramProtocol):
         )
         local_tag = new_tag()
         call_id = new_call_id(self.host)
+        try:
+            addr = await self.resolve(target, self.settings.transport.upper())
+        except BaseException:
+            rtp.close()
+            raise
         from_uri = f"<sip:{from_user}@{self.host}:{self.local_port}>"
         to_uri = f"<{target}>"
         msg = SipMessage(method="INVITE", uri=target)
-        msg.add("Via", self.via())
+        msg.add("Via", self.via(transport=addr.transport))
         msg.add("Max-Forwards", "70")
         msg.add("From", f"{from_uri};tag={local_tag}")
         msg.add("To", to_uri)
         msg.add("Call-ID", call_id)
         msg.add("CSeq", "1 INVITE")
-        msg.add("Contact", f"<sip:{from_user}@{self.host}:{self.local_port}>")
+        msg.add("Contact", self.contact(addr.transport, user=from_user))
         msg.add("Allow", ALLOW)
         msg.add("User-Agent", USER_AGENT)
+        msg.add("Supported", "timer")
+        if self.settings.session_expires:
+            msg.add("Session-Expires", str(max(self.settings.session_expires, self.settings.session_min_se)))
+            msg.add("Min-SE", str(self.settings.session_min_se))
         msg.add("Content-Type", "application/sdp")
-        msg.body = sdp.build(address=self.host, port=rtp.local_port, codecs=codecs, telephone_event=101)
-        dialog = Dialog(call_id, local_tag, "", from_uri, to_uri, target, [], 1)
+        ours = Crypto.generate() if self.settings.srtp in ("offer", "require") else None
+        msg.body = sdp.build(address=self.host, port=rtp.local_port, codecs=codecs, telephone_event=101,
+                             profile="RTP/SAVP" if self.settings.srtp == "require" else "RTP/AVP",
+                             crypto=str(ours) if ours else None)
+        dialog = Dialog(call_id, local_tag, "", from_uri, to_uri, target, [], 1, addr.transport)
         call = Call(ua=self, dialog=dialog, direction="out", remote_number=None, codec=codecs[0],
                     telephone_event=101, rtp=rtp, invite=msg, on_audio=on_audio, on_dtmf=on_dtmf)
         holder["call"] = call
         self.calls[call_id] = call
-        addr = await self.resolve(target)
         try:
             resp = await self.request(msg, addr, timeout=timeout)
-            auth = _answer_challenge(self, resp, "INVITE", target)
-            if auth is not None:
-                # A trunk's digest challenge (401/407): the same INVITE again, CSeq 2, new branch.
-                msg.set("Via", self.via())
-                msg.set("CSeq", "2 INVITE")
-                msg.add(*auth)
-                dialog.local_cseq = 2
+            for _attempt in range(2):
+                auth = _answer_challenge(self, resp, "INVITE", target)
+                min_se = resp.get("Min-SE") if resp.status == 422 else None
+                if auth is None and not (min_se and min_se.strip().isdigit()):
+                    break
+                # A trunk's digest challenge (401/407) or a 422 asking for a longer session
+                # interval: the same INVITE again, next CSeq, new branch.
+                if auth is not None:
+                    msg.remove(auth[0])
+                    msg.add(*auth)
+                else:
+                    msg.set("Session-Expires", (min_se or "").strip())
+                dialog.local_cseq = msg.cseq[0] + 1
+                msg.set("Via", self.via(transport=addr.transport))
+                msg.set("CSeq", f"{dialog.local_cseq} INVITE")
                 resp = await self.request(msg, addr, timeout=timeout)
         except BaseException:
             call._end("invite failed")
@@ -712,10 +1002,21 @@ class SipUA(asyncio.DatagramProtocol):
             if msg.get(header):
                 ack.add(header, msg.get(header) or "")
         dialog.local_cseq = invite_cseq
-        ack_addr = await self.resolve(dialog.next_hop_uri())
+        ack_addr = await self.resolve(dialog.next_hop_uri(), dialog.transport)
         call._ack, call._ack_addr = ack, ack_addr
         self.send(ack, ack_addr)
         call.state = "confirmed"
+        call.local_sdp = msg.body
+        call.peer_allow = resp.get("Allow") or ""
+        call.timer = from_response(resp)
+        self._start_session_timer(call)
+        if ours is not None:
+            keys = choose([v for v in answer.crypto if v.split()[:1] == [str(ours.tag)]])
+            if keys is not None:
+                rtp.srtp = SrtpContext(local=ours, remote=keys[0])
+            elif self.settings.srtp == "require":
+                await call.hangup("peer refused SRTP")  # answered in clear: never send media that way
+                raise SipError(488, "answer without a usable a=crypto")
         call.answered_at = time.monotonic()
         call.confirmed.set()
         rtp.start((answer.address, answer.port))
@@ -734,6 +1035,17 @@ def _answer_challenge(ua: SipUA, resp: SipMessage, method: str, uri: str) -> tup
                              username=ua.settings.auth_username or ua.settings.user,
                              password=ua.settings.auth_password),
     )
+
+
+def uri_transport(uri: str, default: str = "UDP") -> str:
+    """The transport a URI asks for: its `transport` parameter, TLS for sips:, else `default`."""
+    try:
+        parsed = SipUri.parse(uri)
+    except SipParseError:
+        return default.upper()
+    if parsed.params.get("transport"):
+        return parsed.params["transport"].upper()
+    return "TLS" if parsed.scheme == "sips" else default.upper()
 
 
 def _strip_tag(name_addr: str) -> str:

@@ -28,8 +28,8 @@ FROM = {
     "dispatch": {"已受理"}, "reassign": {"已退单", "已派单", "已签收"}, "sign": {"已派单", "已签收", "办理中"},
     "return": {"已派单", "已签收"}, "start": {"已签收", "办理中"}, "reply": {"已签收", "办理中"},
     "request_extension": {"已签收", "办理中"}, "approve_extension": {"已签收", "办理中"},
-    "reject_extension": {"已签收", "办理中"}, "review": {"已答复"}, "approve_reply": {"答复审核"},
-    "reject_reply": {"答复审核"}, "close": {"待回访"}, "dissatisfied": {"待回访"}, "withdraw": OPEN, "merge": OPEN,
+    "reject_extension": {"已签收", "办理中"}, "review": {"已答复"}, "approve_reply": {"已答复", "答复审核"},
+    "reject_reply": {"已答复", "答复审核"}, "close": {"待回访"}, "dissatisfied": {"待回访"}, "withdraw": OPEN, "merge": OPEN,
     "escalate": {"已派单", "已签收", "办理中", "已答复", "答复审核", "待回访"},
 }
 

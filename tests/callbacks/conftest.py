@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -76,3 +78,20 @@ def staff_token(role: str = "agent", username: str = "zhangli") -> str:
             session.add(User(username=username, full_name="张丽", role=role, password_hash=hash_password("x-pass-123")))
             session.commit()
     return create_access_token(username=username, role=role)[0]
+
+
+@contextmanager
+def api_server(tmp_path: Path) -> Iterator[str]:
+    """The API under uvicorn on the test's database (the `database` fixture's environment); yields its URL."""
+    from tests.support.processes import ROOT, Service, free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k.startswith("MINSHENG_")}
+    env.update({"MINSHENG_SERVICE_TOKEN": SERVICE_TOKEN, "MINSHENG_SCHEDULER_INTERVAL_SECONDS": "0"})
+    api = Service("api", [str(ROOT / ".venv/bin/uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
+                  env, tmp_path)
+    try:
+        api.wait_http(f"http://127.0.0.1:{port}/health", timeout=120)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        api.stop()

@@ -231,6 +231,43 @@ def test_staff_closing_the_ticket_cancels_the_job(db_session: Session) -> None:
     assert job.status == JobStatus.cancelled
 
 
+def _staff_closes(db_session: Session, ticket: Ticket, **body) -> None:
+    from api.auth.deps import Principal
+    from api.auth.models import Role
+    from api.tickets import workflow_service
+    from api.tickets.schemas import TransitionIn
+
+    agent = Principal(username="zhangli", role=Role.agent)
+    workflow_service.transition(db_session=db_session, ticket=ticket, principal=agent, body=TransitionIn(**body),
+                                now=NOW + timedelta(hours=1))
+
+
+def test_a_manual_rating_is_the_jobs_result_and_counts_in_the_rate(db_session: Session) -> None:
+    rated, unrated = make_ticket(db_session), make_ticket(db_session, phone="13905150002")
+    service.sync(db_session=db_session, now=NOW)
+    _staff_closes(db_session, rated, action="close", satisfaction="基本满意", note="坐席电话回访，群众基本满意")
+    _staff_closes(db_session, unrated, action="close", satisfaction="未回访", note="群众已搬离，无法联系")
+    service.sync(db_session=db_session, now=NOW + timedelta(hours=2))
+    job = db_session.scalar(select(CallbackJob).where(CallbackJob.ticket_id == rated.id))
+    assert (job.status, job.outcome, job.rating, job.applied) == (JobStatus.done, Outcome.manual, "基本满意", True)
+    assert job.reason == "坐席电话回访，群众基本满意"
+    other = db_session.scalar(select(CallbackJob).where(CallbackJob.ticket_id == unrated.id))
+    assert other.status == JobStatus.cancelled  # nothing rated: nothing to count
+    stats = service.stats(db_session=db_session)
+    assert stats["overall"]["basically_satisfied"] == 1 and stats["overall"]["valid"] == 1
+    assert stats["overall"]["rate"] == 1.0
+
+
+def test_a_rating_given_before_any_job_was_scheduled_still_counts(db_session: Session) -> None:
+    ticket = make_ticket(db_session)  # 待回访, and staff close it before the scheduler runs
+    _staff_closes(db_session, ticket, action="close", satisfaction="满意", note="当场电话回访，满意")
+    service.sync(db_session=db_session, now=NOW + timedelta(hours=2))
+    [job] = db_session.scalars(select(CallbackJob).where(CallbackJob.ticket_id == ticket.id)).all()
+    assert (job.status, job.outcome, job.rating) == (JobStatus.done, Outcome.manual, "满意")
+    service.sync(db_session=db_session, now=NOW + timedelta(hours=3))  # idempotent
+    assert service.stats(db_session=db_session)["overall"]["valid"] == 1
+
+
 def test_stats_formula(db_session: Session) -> None:
     ratings = ["满意", "满意", "基本满意", "不满意", "满意"]
     for i in range(len(ratings)):

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,12 @@ BARESIP_MODULES = "/usr/lib/baresip/modules"
 
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
@@ -55,6 +62,7 @@ children=2
 auto_aliases=no
 listen=udp:127.0.0.1:{port}
 alias=udp:127.0.0.1:{port}
+{tls_listen}
 mpath="{modules}"
 loadmodule "tm.so"
 loadmodule "sl.so"
@@ -69,8 +77,12 @@ loadmodule "registrar.so"
 loadmodule "auth.so"
 modparam("rr", "enable_full_lr", 1)
 modparam("usrloc", "db_mode", 0)
+modparam("registrar", "min_expires", {min_expires})
+{tls_module}
+{sst_module}
 
 request_route {{
+    xlog("L_INFO", "received $rm from $fu over $pr\n");
     if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
     if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
     if (has_totag()) {{
@@ -92,6 +104,7 @@ request_route {{
     }}
     if (is_method("INVITE")) {{
         {invite_auth}
+        {invite_sst}
         record_route();
     }}
     if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
@@ -111,9 +124,80 @@ INVITE_AUTH = """if (!pv_proxy_authenticate("$fd", "{password}", "0")) {{
         consume_credentials();"""
 
 
+# Kamailio's TLS module (Debian: kamailio-tls-modules) with a certificate the test made.
+TLS_LISTEN = """enable_tls=yes
+listen=tls:127.0.0.1:{tls_port}
+alias=tls:127.0.0.1:{tls_port}"""
+TLS_MODULE = """loadmodule "tls.so"
+modparam("tls", "tls_method", "TLSv1.2+")
+modparam("tls", "certificate", "{cert}")
+modparam("tls", "private_key", "{key}")
+modparam("tls", "ca_list", "{ca}")
+modparam("tls", "verify_certificate", 0)
+modparam("tls", "require_certificate", 0)"""
+
+
+# A proxy that keeps dialog state and drops calls nobody refreshes (RFC 4028 via the sst module):
+# it asks for a session timer on every new INVITE and sends BYE both ways when one expires.
+SST_MODULE = """loadmodule "dialog.so"
+loadmodule "sst.so"
+modparam("dialog", "dlg_flag", 4)
+modparam("dialog", "timeout_avp", "$avp(dlgtimeout)")
+modparam("dialog", "send_bye", 1)
+modparam("sst", "timeout_avp", "$avp(dlgtimeout)")
+modparam("sst", "sst_flag", 6)
+modparam("sst", "min_se", {seconds})"""
+SST_INVITE = """if (!has_totag()) {{
+            $avp(dlgtimeout) = {seconds};
+            setflag(4);
+            setflag(6);
+        }}"""
+
+
+@dataclass
+class Certificates:
+    """A throw-away CA and the certificates it signed (for 127.0.0.1), made with openssl."""
+
+    ca: Path
+    files: dict[str, tuple[Path, Path]]  # name → (certificate, key)
+
+    def cert(self, name: str) -> str:
+        return str(self.files[name][0])
+
+    def key(self, name: str) -> str:
+        return str(self.files[name][1])
+
+
+def make_certificates(workdir: Path, *names: str, ca_name: str = "Minsheng test CA") -> Certificates:
+    openssl = require("openssl")
+    workdir.mkdir(parents=True, exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ca, ca_key = workdir / "ca.pem", workdir / "ca.key"
+    subprocess.run([openssl, "req", "-x509", *ec, "-keyout", str(ca_key), "-out", str(ca), "-days", "2",
+                    "-subj", f"/CN={ca_name}", "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"], check=True, capture_output=True)
+    files: dict[str, tuple[Path, Path]] = {}
+    for name in names:
+        cert, key, csr = workdir / f"{name}.pem", workdir / f"{name}.key", workdir / f"{name}.csr"
+        ext = workdir / f"{name}.ext"
+        ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
+        subprocess.run([openssl, "req", *ec, "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={name}"],
+                       check=True, capture_output=True)
+        subprocess.run([openssl, "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+                        "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext)],
+                       check=True, capture_output=True)
+        files[name] = (cert, key)
+    return Certificates(ca, files)
+
+
 class Kamailio:
-    def __init__(self, workdir: Path, *, password: str, challenge_invites: bool = False) -> None:
+    def __init__(self, workdir: Path, *, password: str, challenge_invites: bool = False,
+                 tls: Certificates | None = None, session_timer: int | None = None, min_expires: int = 60) -> None:
+        self.min_expires = min_expires
         self.challenge_invites = challenge_invites
+        self.session_timer = session_timer
+        self.tls = tls
+        self.tls_port = free_tcp_port() if tls else None
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.password = password
@@ -125,12 +209,26 @@ class Kamailio:
     def uri(self) -> str:
         return f"sip:127.0.0.1:{self.port}"
 
+    @property
+    def tls_uri(self) -> str:
+        return f"sip:127.0.0.1:{self.tls_port};transport=tls"
+
     def start(self) -> None:
         binary = require("kamailio")
         cfg = self.dir / "kamailio.cfg"
         invite_auth = INVITE_AUTH.format(password=self.password) if self.challenge_invites else ""
+        tls_listen = tls_module = ""
+        if self.tls is not None:
+            tls_listen = TLS_LISTEN.format(tls_port=self.tls_port)
+            tls_module = TLS_MODULE.format(cert=self.tls.cert("kamailio"), key=self.tls.key("kamailio"), ca=self.tls.ca)
+        sst_module = invite_sst = ""
+        if self.session_timer is not None:
+            sst_module = SST_MODULE.format(seconds=self.session_timer)
+            invite_sst = SST_INVITE.format(seconds=self.session_timer)
         cfg.write_text(KAMAILIO_CFG.format(port=self.port, modules=KAMAILIO_MODULES, password=self.password,
-                                           invite_auth=invite_auth))
+                                           invite_auth=invite_auth, tls_listen=tls_listen, tls_module=tls_module,
+                                           sst_module=sst_module, invite_sst=invite_sst,
+                                           min_expires=self.min_expires))
         check = subprocess.run([binary, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
             raise RuntimeError(f"kamailio rejected its config:\n{check.stderr[-2000:]}")
@@ -185,6 +283,7 @@ class Baresip:
         self.rec_dir.mkdir(exist_ok=True)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.dir / "baresip.log"
+        self.extra_modules: list[str] = []
 
     def account(self) -> str:
         return f"<sip:{self.user}@127.0.0.1>;regint=0"
@@ -232,6 +331,7 @@ class Baresip:
                 "module aufile.so",
                 "module alsa.so",
                 "module sndfile.so",
+                *(f"module {m}" for m in self.extra_modules),  # before account.so reads mediaenc=…
                 "module account.so",
                 "module cons.so",
                 "module menu.so",

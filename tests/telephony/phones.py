@@ -14,8 +14,11 @@ class Phone(Baresip):
     """`Baresip` with a configurable account line; optionally registered at a Kamailio."""
 
     def __init__(self, workdir: Path, *, user: str, source_wav: Path, transfer: bool = True,
-                 registrar: Kamailio | None = None, auto_answer: bool = False) -> None:
+                 registrar: Kamailio | None = None, auto_answer: bool = False, mediaenc: str | None = None) -> None:
         super().__init__(workdir, user=user, source_wav=source_wav)
+        self.mediaenc = mediaenc  # e.g. "srtp-mand": SDES SRTP only (baresip's srtp module)
+        if mediaenc and mediaenc.startswith("srtp"):
+            self.extra_modules.append("srtp.so")
         self.transfer = transfer
         self.registrar = registrar
         self.auto_answer = auto_answer
@@ -24,6 +27,8 @@ class Phone(Baresip):
         params = [f"call_transfer={'yes' if self.transfer else 'no'}"]
         if self.auto_answer:
             params.append("answermode=auto")
+        if self.mediaenc:
+            params.append(f"mediaenc={self.mediaenc}")
         if self.registrar is not None:
             params += [f"auth_pass={self.registrar.password}", "regint=60"]
             return f"<sip:{self.user}@127.0.0.1:{self.registrar.port}>;" + ";".join(params)

@@ -21,6 +21,7 @@ from telephony.audio import rms
 from telephony.caller import Caller
 from telephony.gateway import Gateway
 from telephony.settings import Settings
+from telephony.sip.ua import SipError
 from tests.telephony.conftest import espeak, run
 from tests.telephony.scripted_hub import ScriptedHub, reply
 
@@ -256,3 +257,55 @@ def test_a_slow_hub_gets_the_filler_and_an_agents_text_is_spoken(gateway_setting
         assert [e["text"] for e in hub.events if e["kind"] == "prompt"].count(gateway.prompts.filler) == 1
 
     run(scenario)
+
+
+def test_beyond_capacity_a_caller_hears_the_lines_are_full_and_gets_a_callback(
+        gateway_settings: Settings, asr_engine: AsrEngine) -> None:
+    gateway_settings.max_calls = 1
+    gateway_settings.overflow_calls = 1
+
+    async def scenario() -> None:
+        hub, gateway, first = await _start(gateway_settings, asr_engine, [lambda t: reply("请讲。")])
+        second = await Caller.create(number="13805150002")
+        third = await Caller.create(number="13805150003")
+        try:
+            target = f"sip:12345@127.0.0.1:{gateway.ua.local_port}"
+            bot_call = await first.dial(target)
+            await until_active(gateway)
+            overflow = await second.dial(target)  # the bot's one line is taken: the overflow message
+            assert await second.wait_voice_after(0, 30)
+            await hub.wait_for(lambda: "prompt" in hub.kinds() and len({e["conversation_id"] for e in hub.events}) >= 2,
+                               30)
+            with pytest.raises(SipError) as busy:  # beyond the overflow lines too: a plain busy
+                await third.dial(target)
+            second.dtmf("1")
+            await asyncio.wait_for(overflow.ended.wait(), 60)  # the gateway hangs up after its goodbye
+            await bot_call.hangup()
+            deadline = time.monotonic() + 30
+            while len(gateway.records) < 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+        finally:
+            for caller in (first, second, third):
+                await caller.close()
+            await gateway.stop()
+            await hub.stop()
+        assert busy.value.status == 486
+        record = next(r for r in gateway.records if r.caller_number == "13805150002")
+        prompts = gateway.prompts
+        assert record.end_reason == "overflow_callback" and record.closed_with is None  # left open for staff
+        assert [text for _, text in record.transcript] == [prompts.overflow, prompts.callback_bye]
+        events = [e for e in hub.events if e["conversation_id"] == record.conversation_id]
+        assert [e["kind"] for e in events] == ["call_started", "prompt", "keypad", "callback", "prompt"]
+        assert events[0]["caller_number"] == "13805150002"
+        assert overflow.end_reason == "remote hangup" and rms(second.recording()) > 300
+        assert not any(m["conversation_id"] == record.conversation_id for m in hub.messages)  # no bot dialogue
+
+    run(scenario)
+
+
+async def until_active(gateway: Gateway, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not gateway.active:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the first call never became a bot session")
+        await asyncio.sleep(0.05)

@@ -67,3 +67,34 @@ def test_options_keepalive_notices_the_trunk_going_away(tmp_path: Path) -> None:
             kam.stop()
 
     assert run(scenario, timeout=90) == (True, False)
+
+
+def test_registration_is_refreshed_before_it_expires(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        kam = Kamailio(tmp_path / "kamailio", password="pbx-pw", min_expires=1)
+        kam.start()
+        (tmp_path / "silence.wav").write_bytes(wav_bytes(np.zeros(8000 * 60, dtype=np.int16)))
+        answered: list[object] = []
+
+        async def on_call(call: object) -> None:
+            answered.append(call)
+
+        ua = SipUA(UASettings(bind_host="127.0.0.1", bind_port=0, user="bot", registrar=kam.uri,
+                              auth_password="pbx-pw", register_expires=3), on_incoming=on_call)  # type: ignore[arg-type]
+        phone = Phone(tmp_path / "phone", user="13805150000", source_wav=tmp_path / "silence.wav")
+        try:
+            await ua.start()
+            await until(lambda: kam.log().count("authenticated REGISTER sip:bot@") >= 3, 30,
+                        "the registration was not refreshed")
+            # three times the granted 3 s later the binding still routes a call to the gateway
+            phone.start(f"sip:bot@127.0.0.1:{kam.port}")
+            await until(lambda: answered, 30, "a call to the registered AOR never arrived")
+        finally:
+            phone.stop()
+            await ua.stop()
+            kam.stop()
+        log = kam.log()
+        assert log.count("challenging REGISTER from sip:bot@") >= 3  # each refresh answers a fresh challenge
+        assert "routing INVITE for sip:bot@127.0.0.1" in log
+
+    run(scenario, timeout=90)

@@ -9,6 +9,22 @@
 
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   const when = (iso) => iso ? new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : "";
+  const dayText = (iso) => iso ? new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false, month: "long", day: "numeric", hour: "2-digit", minute: "2-digit" }) : "";
+
+  // Dates are typed the Chinese way (2026年12月3日, 2026-12-3, 2026/12/3, or 12月3日 for this year)
+  // and sent to the API as ISO dates; anything else is refused with a reason, not sent as is.
+  function isoDate(text) {
+    const t = String(text || "").trim();
+    if (!t) return "";
+    let m = t.match(/^(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?$/);
+    if (!m && (m = t.match(/^(\d{1,2})\s*月\s*(\d{1,2})\s*日?$/))) m = [t, new Date().getFullYear(), m[1], m[2]];
+    if (!m) return null;
+    const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const check = new Date(Date.UTC(y, mo - 1, d));
+    if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) return null;
+    return `${y}-${String(mo).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+  }
+  const cnDate = (iso) => { const [y, m, d] = iso.split("-").map(Number); return `${y}年${m}月${d}日`; };
   const solvedText = (v) => v === true ? "已解决" : v === false ? "未解决" : "";
 
   async function api(path, options = {}) {
@@ -54,6 +70,7 @@
     loadStats();
     loadResults();
     loadOptouts();
+    loadDepartments();
     clearInterval(timer);
     timer = setInterval(refresh, 3000);
   }
@@ -63,6 +80,7 @@
       const p = await json(`${API}/progress`);
       $("day").textContent = p.day;
       for (const el of document.querySelectorAll("#tiles b")) el.textContent = p[el.dataset.k] ?? 0;
+      $("later").textContent = p.scheduled_later ? `另有 ${p.scheduled_later} 个回访已排期，最早 ${dayText(p.next_scheduled_at)} 拨打。` : "";
       campaign = p.campaign;
       const label = campaign ? `${campaign.name}：${campaign.status === "running" ? "进行中" : "已暂停"}` : "尚未开始";
       $("campaign").textContent = label;
@@ -74,7 +92,7 @@
       const rows = await json(`${API}/queue`);
       $("queue").innerHTML = rows.map((j) => `<tr><td>${esc(j.ticket_no)}</td><td>${esc(j.department)}</td><td>${j.channel === "chat" ? "对话" : "电话"}</td>
         <td>${esc(j.phone)}</td><td>${esc(j.status_label)}</td><td>${j.attempts}/${j.max_attempts}</td><td>${["queued", "retry", "chat_waiting"].includes(j.status) ? when(j.next_attempt_at) : ""}</td>
-        <td>${esc(j.outcome_label)}</td><td>${esc(j.rating)}</td></tr>`).join("") || `<tr><td colspan="9">今天没有回访任务。</td></tr>`;
+        <td>${esc(j.outcome_label)}</td><td>${esc(j.rating)}</td></tr>`).join("") || `<tr><td colspan="9">${p.scheduled_later ? `今天没有要拨打的回访；已排期 ${p.scheduled_later} 个，最早 ${esc(dayText(p.next_scheduled_at))}。` : "今天没有回访任务。"}</td></tr>`;
     } catch (error) { notice(error.message); }
   }
 
@@ -89,12 +107,37 @@
 
   function query(form) {
     const params = new URLSearchParams();
-    for (const [k, v] of new FormData(form)) if (v) params.set(k, v);
+    for (const [k, v] of new FormData(form)) {
+      if (!v) continue;
+      const field = form.elements.namedItem(k);
+      if (field && field.classList && field.classList.contains("cn-date")) {
+        const iso = isoDate(v);
+        if (iso === null) throw new Error(`日期“${v}”看不懂，请按“2026年12月3日”的格式填写。`);
+        field.value = cnDate(iso);
+        params.set(k, iso);
+      } else params.set(k, v);
+    }
     return params.toString();
+  }
+
+  async function loadDepartments() {
+    try {
+      const select = $("department");
+      if (select.options.length > 1) return;  // signed in again: already filled
+      const list = await json("/api/v1/org/departments");
+      for (const d of list) {
+        const option = document.createElement("option");
+        option.value = d.id;
+        option.textContent = d.short || d.name;
+        option.title = d.name;
+        select.append(option);
+      }
+    } catch (error) { notice(error.message); }
   }
 
   async function loadStats(event) {
     if (event) event.preventDefault();
+    notice("");
     try {
       const data = await json(`${API}/stats?${query($("stats-form"))}`);
       const pct = (r) => r === null ? "—" : `${(r * 100).toFixed(1)}%`;
@@ -105,6 +148,7 @@
 
   async function loadResults(event) {
     if (event) event.preventDefault();
+    notice("");
     try {
       const rows = await json(`${API}/results?${query($("filters"))}`);
       $("results").innerHTML = rows.map((j) => `<tr><td>${esc(j.ticket_no)}</td><td>${esc(j.department)}</td><td>${esc(j.status_label)}</td>

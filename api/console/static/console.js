@@ -64,19 +64,32 @@
     if (conv.conversation_id === selected) li.classList.add("selected");
     const line = el("div", "line1");
     line.append(el("span", "tag", conv.channel === "voice" ? "电话" : "网页"));
-    line.append(el("span", "", conv.conversation_id.slice(-8)));
+
     if (conv.mode === "agent") line.append(el("span", "tag agent", `坐席 ${conv.assigned_agent}`));
     if (conv.handoff_requested) line.append(el("span", "tag wait", `${reasonLabel[conv.handoff_reason] || "待人工"} · 等待${waited(conv)}`));
     for (const flag of conv.risk_flags || []) line.append(el("span", "tag risk", flag));
     li.append(line);
+    // Agents recognise a chat by where and what, not by its id (kept whole in the tooltip).
+    const where = el("div", "place", conv.place || "地点未说明");
+    where.title = conv.conversation_id;
+    li.append(where);
+    if (conv.summary) li.append(el("div", "summary", conv.summary));
     li.append(el("div", "snippet", `${conv.last_intent ? "意图：" + conv.last_intent + " · " : ""}${conv.last_text || ""}`));
     li.addEventListener("click", () => open(conv.conversation_id));
     return li;
   }
 
+  // 待人工处理 in serving order: risk first, then the longest wait (as api/console/service.queue_order).
+  function servingOrder(a, b) {
+    const risk = Number(!(a.risk_flags || []).length) - Number(!(b.risk_flags || []).length);
+    if (risk) return risk;
+    return Date.parse(a.waiting_since || a.updated_at) - Date.parse(b.waiting_since || b.updated_at);
+  }
+
   function renderLists() {
-    const all = [...conversations.values()].filter(c => c.mode !== "closed");
-    const queue = all.filter(c => c.handoff_requested && c.mode === "bot");
+    // Closed chats and finished intakes (ticket filed, citizen silent since) leave the console.
+    const all = [...conversations.values()].filter(c => c.mode !== "closed" && !c.finished);
+    const queue = all.filter(c => c.handoff_requested && c.mode === "bot").sort(servingOrder);
     $("#queue").replaceChildren(...queue.map(item));
     $("#queue-count").textContent = String(queue.length);
     $("#live").replaceChildren(...all.filter(c => !queue.includes(c)).map(item));
@@ -171,7 +184,8 @@
       notice.textContent = "";
       try {
         const ticket = await api(`/api/v1/console/conversations/${conversationId}/ticket`, { method: "POST", body: JSON.stringify(body) });
-        $(".filed", detail).textContent = `已提交，工单号 ${ticket.ticket_no}`;
+        $(".filed", detail).textContent = `已提交，工单号 ${ticket.ticket_no}` + (ticket.repeat_of ? `（重复诉求，原工单 ${ticket.repeat_of}）` : "");
+        form.elements.namedItem("another_matter").checked = false;
       } catch (e) { notice.textContent = e.message; }
     });
   }
