@@ -121,7 +121,9 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
 def _open(page, ticket_no: str) -> None:
     from playwright.sync_api import expect
 
+    before = page.locator("#detail").get_attribute("data-rendered") or "0"
     page.click(f"#list tr[data-no='{ticket_no}']")
+    expect(page.locator("#detail")).not_to_have_attribute("data-rendered", before)  # this click's view, not the last one
     expect(page.locator("#detail .t-no")).to_have_text(ticket_no)
 
 

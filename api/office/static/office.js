@@ -564,6 +564,7 @@
     }
     history.append(list);
     detail.replaceChildren(head, notice, dl, desc, work, parts, extras, history);
+    detail.dataset.rendered = String(Number(detail.dataset.rendered || 0) + 1);  // tells a fresh view from the last one
   }
 
   // ---- live updates ------------------------------------------------------------------------------
