@@ -117,10 +117,13 @@
     return tr;
   }
 
+  let listRequest = 0;
   async function loadList() {
     $("#list-error").textContent = "";
+    const mine = ++listRequest;  // a slower, older answer (another tab, a live refresh) never wins
     try {
       const data = await api(`/api/v1/office/tickets?${query()}`);
+      if (mine !== listRequest) return;
       rows = data.items;
       $("#list-title").textContent = data.label;
       $("#list-total").textContent = `共 ${data.total} 件`;
