@@ -265,6 +265,7 @@ def test_overdue_turns_red_and_reaches_the_supervision_list(office: Office) -> N
     unit.screenshot(path=screenshot_path("office-unit-overdue.png"))
 
     supervisor.click("#views [data-view=escalated]")
+    expect(supervisor.locator("#list-title")).to_have_text("提级督办")
     escalated = supervisor.locator(f"#list tr[data-no='{no}']")
     expect(escalated).to_have_count(1, timeout=15_000)
     expect(escalated).to_have_class("overdue")
@@ -282,6 +283,7 @@ def test_overdue_turns_red_and_reaches_the_supervision_list(office: Office) -> N
     # 分管领导: the 双交办 copy and the overdue list.
     expect(leader.locator(f"#list tr[data-no='{no}']")).to_have_count(1, timeout=15_000)
     leader.click("#views [data-view=overdue]")
+    expect(leader.locator("#list-title")).to_have_text("已超期")
     expect(leader.locator(f"#list tr[data-no='{no}']")).to_have_class("overdue", timeout=15_000)
     leader.screenshot(path=screenshot_path("office-leader.png"))
     for page in (unit, supervisor, leader):
