@@ -33,6 +33,8 @@ from api.core.db import run_migrations, session_factory
 from api.core.http import BodyLimit, SecurityHeaders, install_log_redaction
 from api.core.settings import get_settings
 from api.knowledge.routes import router as knowledge_router
+from api.office.routes import pages as office_pages  # issue 13: 工单工作台
+from api.office.routes import router as office_router
 from api.online.routes import router as online_router  # issue 14: 网络渠道 import
 from api.privacy.policy import retention_policy
 from api.privacy.routes import router as privacy_router
@@ -161,6 +163,9 @@ def create_app() -> FastAPI:
     app.include_router(online_router)
     # issue-17: voice line events
     app.include_router(voice_router)
+    # issue 13: 工单工作台 (/office)
+    app.include_router(office_router)
+    app.include_router(office_pages)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:
@@ -189,6 +194,8 @@ def create_app() -> FastAPI:
               name="console-static")
     app.mount("/static/analytics", StaticFiles(directory=Path(__file__).parent / "analytics" / "static"),
               name="analytics-static")  # issue 14
+    app.mount("/static/office", StaticFiles(directory=Path(__file__).parent / "office" / "static"),
+              name="office-static")  # issue 13
     return app
 
 
