@@ -9,13 +9,20 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from api.analytics.periods import Period, county_tz
-from api.analytics.stats import CHANNEL_LABELS, TIME_UNITS, DimensionError, local_format, ticket_filters
+from api.analytics.stats import TIME_UNITS, DimensionError, local_format, ticket_filters
 from api.auth.deps import Principal
 from api.callbacks.models import CallbackJob, JobStatus
 from api.core.db import utcnow
 from api.org.models import Department
 from api.tickets.access import mask_text
-from api.tickets.models import DEMAND_TYPE_LABELS, AssignmentStatus, DemandType, Ticket, TicketAssignment
+from api.tickets.models import (
+    CHANNEL_LABELS,
+    DEMAND_TYPE_LABELS,
+    AssignmentStatus,
+    DemandType,
+    Ticket,
+    TicketAssignment,
+)
 
 MEASURES = {
     "overdue": "超期件", "late": "超期办结件", "returned": "退单件", "repeat": "重复诉求", "dissatisfied": "不满意件",

@@ -21,7 +21,14 @@ from api.callbacks.policy import satisfaction_rate
 from api.core.db import utcnow
 from api.org.models import Department
 from api.tickets import access
-from api.tickets.models import DEMAND_TYPE_LABELS, AssignmentStatus, DemandType, Ticket, TicketAssignment
+from api.tickets.models import (
+    CHANNEL_LABELS,
+    DEMAND_TYPE_LABELS,
+    AssignmentStatus,
+    DemandType,
+    Ticket,
+    TicketAssignment,
+)
 
 FORMULAS = {
     "response_rate": "响应率（按时签收率）= 按时签收工单数 ÷ 应签收工单数；应签收 = 已派单且已签收或签收时限已过的工单（以当前主办单位计）",
@@ -41,7 +48,6 @@ DIMENSION_LABELS = {
     "category3": "三级分类", "town": "镇（街道）", "department": "承办单位", "hour": "时段",
     "enterprise": "企业诉求", "day": "日", "week": "周", "month": "月", "quarter": "季度",
 }
-CHANNEL_LABELS = {"chat": "网上对话", "voice": "电话", "open311": "Open311", "staff": "人工登记", "online": "网络平台"}
 COUNT_FIELDS = ("total", "dispatched", "sign_due", "sign_on_time", "complete_due", "complete_on_time", "overdue",
                 "late_replied", "returned", "repeats", "enterprise", "closed", "rated", "rated_good", "dissatisfied",
                 "solved_asked", "solved")

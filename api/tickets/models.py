@@ -48,6 +48,10 @@ TERMINAL_STATUSES = frozenset({TicketStatus.closed, TicketStatus.withdrawn, Tick
 WORKING_STATUSES = frozenset({TicketStatus.dispatched, TicketStatus.signed, TicketStatus.in_progress})
 
 
+# how staff name each intake channel (ticket logs, statistics)
+CHANNEL_LABELS = {"chat": "网上对话", "voice": "电话", "open311": "Open311", "staff": "人工登记", "online": "网络平台"}
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
 

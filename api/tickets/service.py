@@ -19,6 +19,7 @@ from api.tickets import deadlines
 from api.tickets.config import backoffice_settings
 from api.tickets.enterprise import is_enterprise
 from api.tickets.models import (
+    CHANNEL_LABELS,
     IdempotencyRecord,
     Ticket,
     TicketCounter,
@@ -161,7 +162,7 @@ def create(
     )
     record_event(
         db_session=db_session, ticket=ticket, action="create", actor=actor, to_status=ticket.status,
-        note=f"经{ticket.channel}渠道受理", data={
+        note=f"经{CHANNEL_LABELS.get(ticket.channel, ticket.channel)}渠道受理", data={
             "idempotency_key": idempotency_key, "route": {
                 "lead": route.lead_department, "co": route.co_departments, "confidence": route.confidence,
                 "needs_dispatcher": ticket.needs_dispatcher, "reasons": route.reasons,

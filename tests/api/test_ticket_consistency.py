@@ -141,3 +141,9 @@ def test_each_side_of_a_merge_logs_its_own_side(client, staff):
     went_in = get(client, staff["service"], repeat)["events"][-1]
     assert taken_in["action"] == "merge_in" and taken_in["note"] == f"工单 {repeat} 并入本单：同一路灯，重复诉求。"
     assert went_in["action"] == "merge" and went_in["note"] == f"已并入工单 {original}：同一路灯，重复诉求。"
+
+
+def test_the_intake_log_names_the_channel_in_words(client, staff):
+    no = new_ticket(client)["ticket_no"]
+    [accepted] = [e for e in get(client, staff["service"], no)["events"] if e["note"].endswith("渠道受理")]
+    assert accepted["note"] == "经网上对话渠道受理"  # not the code "chat"

@@ -1,15 +1,15 @@
 """issue 13: reply attachments of the 工单工作台 (files under MINSHENG_OFFICE_ATTACHMENTS_DIR)
 
-Revision ID: 0008_issue13b
-Revises: 0006_issue14
+Revision ID: 0009_issue13b
+Revises: 0008_issue14
 """
 import sqlalchemy as sa
 from alembic import op
 
 import api.core.db
 
-revision = '0008_issue13b'
-down_revision = '0006_issue14'
+revision = '0009_issue13b'
+down_revision = '0008_issue14'
 branch_labels = None
 depends_on = None
 
