@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, WebSocket, status
 from fastapi.security import OAuth2PasswordBearer
 
 from api.auth import service
 from api.auth.models import ROLE_LABELS, Role, User
 from api.auth.security import decode_access_token
-from api.core.db import SessionDep
+from api.core.db import SessionDep, session_factory
 from api.core.security import is_service_token
+from api.core.sockets import first_message_token
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
@@ -52,7 +53,20 @@ def _user_from_token(token: str | None, db_session) -> User:
     return user
 
 
-user_from_token = _user_from_token  # public name for WebSocket handlers that read the token themselves
+async def socket_user(socket: WebSocket, roles: Collection[str]) -> User | None:
+    """The staff member on an accepted WebSocket, from the token in its first message (never the URL:
+    URLs reach logs); closes the socket (4401 not signed in, 4403 wrong role) and returns None otherwise."""
+    token = await first_message_token(socket)
+    try:
+        with session_factory()() as db_session:
+            user = _user_from_token(token, db_session)
+    except HTTPException:
+        await socket.close(code=4401)
+        return None
+    if user.role not in roles:
+        await socket.close(code=4403)
+        return None
+    return user
 
 
 def get_current_user(token: TokenDep, db_session: SessionDep) -> User:

@@ -12,8 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from api.auth.deps import _user_from_token as user_from_token
-from api.auth.deps import require_roles
+from api.auth.deps import require_roles, socket_user
 from api.auth.models import Role, User
 from api.console import service, voice
 from api.conversations import handoff
@@ -22,7 +21,6 @@ from api.conversations.live import CONSOLE, live, message_json
 from api.conversations.models import Channel, Conversation
 from api.conversations.models import Role as MessageRole
 from api.core.db import SessionDep, in_session, session_factory
-from api.core.sockets import first_message_token
 from api.tickets import service as tickets
 from api.tickets.routes import ticket_out
 from api.tickets.schemas import TicketIn, TicketOut, first_problem
@@ -195,15 +193,7 @@ def callback_requests(_: Viewer, db_session: SessionDep) -> list[dict]:
 async def console_socket(socket: WebSocket) -> None:
     """Live traffic for agents. The token comes in the first message, never in the URL (URLs reach logs)."""
     await socket.accept()
-    token = await first_message_token(socket)
-    try:
-        with session_factory()() as db_session:
-            user = user_from_token(token, db_session)
-    except HTTPException:
-        await socket.close(code=4401)
-        return
-    if user.role not in VIEW_ROLES:
-        await socket.close(code=4403)
+    if await socket_user(socket, VIEW_ROLES) is None:
         return
     await live.join(CONSOLE, socket)
     try:

@@ -11,10 +11,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from api.auth.deps import Principal, principal_of, require_roles, user_from_token
+from api.auth.deps import Principal, principal_of, require_roles, socket_user
 from api.auth.models import ROLE_LABELS, Role, User
 from api.core.db import SessionDep, session_factory, utcnow
-from api.core.sockets import first_message_token
 from api.office import attachments, flows, service
 from api.office.service import Filters, OfficeError
 from api.org import service as org
@@ -179,14 +178,7 @@ def download_attachment(ticket_no: str, attachment_id: DbId, user: Staff, db_ses
 async def office_socket(socket: WebSocket) -> None:
     """New work as it arrives. The token comes in the first message, never in the URL (URLs reach logs)."""
     await socket.accept()
-    token = await first_message_token(socket)
-    try:
-        with session_factory()() as db_session:
-            user = user_from_token(token, db_session)
-    except HTTPException:
-        await socket.close(code=4401)
-        return
-    if user.role not in STAFF_ROLES:
-        await socket.close(code=4403)
+    user = await socket_user(socket, STAFF_ROLES)
+    if user is None:
         return
     await flows.follow(socket, principal_of(user))
