@@ -22,13 +22,7 @@ import websockets
 from tests.e2e.conftest import Stack
 from tests.e2e.test_intake_conversations import TICKET_NO, Conversation, question_of, tickets_for_phone, unique_mobile
 
-
-@pytest.fixture(scope="module", autouse=True)
-def warm_up(stack: Stack) -> None:
-    for _ in range(5):
-        body = stack.chat(stack.new_conversation(), "你好")
-        if any("12345" in r["text"] for r in body["replies"]):
-            return
+pytestmark = pytest.mark.usefixtures("warm_stack")
 
 
 class Citizen(Conversation):

@@ -18,15 +18,7 @@ from tests.e2e.conftest import Stack
 TICKET_NO = re.compile(r"JH\d{8}-\d{4}")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_up(stack: Stack) -> None:
-    """The first messages after Rasa loads its model are slow (TensorFlow builds its graphs, the
-    action server imports jieba); on a busy machine the hub may time out on them. Send a few
-    throwaway greetings first so the conversations below test the dialogue, not the warm-up."""
-    for _ in range(5):
-        body = stack.chat(stack.new_conversation(), "你好")
-        if any("12345" in r["text"] for r in body["replies"]):
-            return
+pytestmark = pytest.mark.usefixtures("warm_stack")
 
 
 def unique_mobile() -> str:

@@ -19,12 +19,7 @@ from tests.e2e.test_intake_conversations import TICKET_NO, question_of, tickets_
 LAMP = "我要投诉 建阳镇双河村村口的路灯坏了一个月了"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_up(stack: Stack) -> None:
-    for _ in range(5):
-        body = stack.chat(stack.new_conversation(), "你好")
-        if any("12345" in r["text"] for r in body["replies"]):
-            return
+pytestmark = pytest.mark.usefixtures("warm_stack")
 
 
 # -- the time ------------------------------------------------------------------------------------------

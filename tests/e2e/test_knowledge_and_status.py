@@ -16,14 +16,7 @@ import pytest
 from tests.e2e.conftest import Stack
 from tests.e2e.test_intake_conversations import Conversation, unique_mobile
 
-
-@pytest.fixture(scope="module", autouse=True)
-def warm_up(stack: Stack) -> None:
-    """First messages after the model loads are slow; a few throwaway greetings first."""
-    for _ in range(5):
-        body = stack.chat(stack.new_conversation(), "你好")
-        if any("12345" in r["text"] for r in body["replies"]):
-            return
+pytestmark = pytest.mark.usefixtures("warm_stack")
 
 
 def file_ticket(stack: Stack, phone: str) -> str:
