@@ -52,7 +52,7 @@ bench: train        ## benchmarks that print JSON (results in bench/results/)
 
 screenshots: train  ## refresh the page screenshots in docs/ (tests save them under var/screenshots otherwise)
 	MINSHENG_SCREENSHOTS=docs $(PY) -m pytest -q tests/e2e/test_chat_page.py tests/e2e/test_console.py tests/callbacks/test_page.py
-	MINSHENG_SCREENSHOTS=docs $(PY) -m pytest -q tests/e2e/test_office.py
+	MINSHENG_SCREENSHOTS=docs $(PY) -m pytest -q tests/e2e/test_office_pages.py
 
 # issue 14: real TipDM board messages as online-channel tickets with their real timestamps
 demo-data: install  ## import datasets/tipdm2020 into the database (make run, then open /analytics)
