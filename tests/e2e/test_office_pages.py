@@ -127,6 +127,16 @@ def _open(page, ticket_no: str) -> None:
     expect(page.locator("#detail .t-no")).to_have_text(ticket_no)
 
 
+def _dispatch(page, ticket_no: str, department: str) -> None:
+    """The dispatcher opens the ticket and sends it to one department."""
+    from playwright.sync_api import expect
+
+    _open(page, ticket_no)
+    page.select_option("#detail .dispatch select[name=department]", department)
+    page.click("#detail .do-dispatch")
+    expect(page.locator("#detail .notice")).to_have_text("已派单")
+
+
 def test_dispatch_sign_reply_review_follow_up_all_on_the_pages(office: Office, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
@@ -211,10 +221,7 @@ def test_return_then_reassign(office: Office) -> None:
     dispatcher = office.signed_in("zhao_pd")
     wrong = office.signed_in("wang_ga")
     right = office.signed_in("li_cg")
-    _open(dispatcher, no)
-    dispatcher.select_option("#detail .dispatch select[name=department]", "gaj")
-    dispatcher.click("#detail .do-dispatch")
-    expect(dispatcher.locator("#detail .notice")).to_have_text("已派单")
+    _dispatch(dispatcher, no, "gaj")
 
     expect(wrong.locator(f"#list tr[data-no='{no}']")).to_have_count(1, timeout=15_000)
     _open(wrong, no)
@@ -246,10 +253,7 @@ def test_overdue_turns_red_and_reaches_the_supervision_list(office: Office) -> N
 
     no = office.file(description="冠华路排水沟堵塞，下雨就积水，门面房都进水了", phone="13855556666")
     dispatcher = office.signed_in("zhao_pd")
-    _open(dispatcher, no)
-    dispatcher.select_option("#detail .dispatch select[name=department]", "cgj")
-    dispatcher.click("#detail .do-dispatch")
-    expect(dispatcher.locator("#detail .notice")).to_have_text("已派单")
+    _dispatch(dispatcher, no, "cgj")
     dispatcher.context.close()
     unit = office.signed_in("li_cg")
     supervisor = office.signed_in("sun_db")
@@ -297,10 +301,7 @@ def test_a_department_sees_neither_another_departments_ticket_nor_a_full_number(
 
     theirs = office.file(description="有人在我们小区偷电动车，我电话13877778888", phone="13877778888")
     dispatcher = office.signed_in("zhao_pd")
-    _open(dispatcher, theirs)
-    dispatcher.select_option("#detail .dispatch select[name=department]", "gaj")
-    dispatcher.click("#detail .do-dispatch")
-    expect(dispatcher.locator("#detail .notice")).to_have_text("已派单")
+    _dispatch(dispatcher, theirs, "gaj")
     dispatcher.context.close()
 
     other = office.signed_in("li_cg")
