@@ -1,7 +1,7 @@
 """日汇总表: the dashboard's counts per Beijing day, kept identical to the raw computation.
 
 At county scale a month's figures cannot be aggregated from the raw tickets on every request, so the
-daily job stores, per day, the additive counts (stats.COUNT_FIELDS) of each dimension. A request
+daily job stores, per day, the additive counts (counting.COUNT_FIELDS) of each dimension. A request
 reads the days whose summary still holds and computes the others (today, edited days) from the
 rows, in one query, so the answer is always what the raw computation gives:
 
@@ -29,9 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.analytics.changes import LOCK_KEY
-from api.analytics.models import DailyChange, DailyCounts, DailyState
-from api.analytics.periods import Period, local_day
-from api.analytics.stats import (
+from api.analytics.counting import (
     COUNT_FIELDS,
     TIME_UNITS,
     _lead,
@@ -41,6 +39,8 @@ from api.analytics.stats import (
     merge_counts,
     raw_counts,
 )
+from api.analytics.models import DailyChange, DailyCounts, DailyState
+from api.analytics.periods import Period, local_day
 from api.core.db import utcnow
 from api.tickets.models import Ticket
 
@@ -98,7 +98,7 @@ def _summary_statement(stored: str, width: int, by_day: bool):
 
 
 def counts(*, db_session: Session, period: Period, dim: str | None, now: datetime) -> dict[tuple, dict[str, int]]:
-    """stats.raw_counts(period, dim) for every reader who sees all tickets, from the summary where it holds."""
+    """counting.raw_counts(period, dim) for every reader who sees all tickets, from the summary where it holds."""
     stored, width = _stored(dim)
     statement = _summary_statement(stored, width, dim in TIME_UNITS)
     params = {"p_start": period.start, "p_end": period.end, "p_now": now}

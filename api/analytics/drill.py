@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from api.analytics.counting import TIME_UNITS, DimensionError, local_format, ticket_filters
 from api.analytics.periods import Period, county_tz
-from api.analytics.stats import TIME_UNITS, DimensionError, local_format, ticket_filters
 from api.auth.deps import Principal
 from api.callbacks.models import CallbackJob, JobStatus
 from api.core.db import utcnow
@@ -34,7 +34,7 @@ def _key_clause(db_session: Session, dim: str, key: str):
     sqlite = db_session.get_bind().dialect.name == "sqlite"
 
     def eq_or_null(column, value: str):
-        if sqlite:  # as in stats.count_rows: drive from the period's rows (created_at), not the key's index
+        if sqlite:  # as in counting.count_rows: drive from the period's rows (created_at), not the key's index
             column = func.coalesce(column, column)
         return column.is_(None) if value == "" else column == value
 

@@ -28,8 +28,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.analytics.counting import ticket_filters
 from api.analytics.periods import Period, local_day
-from api.analytics.stats import ticket_filters
 from api.auth.deps import Principal
 from api.org.models import Department
 from api.org.profile import org_profile

@@ -121,7 +121,7 @@ class SourceTask(Base):
 
 
 class DailyCounts(Base):
-    """日汇总: the additive counts of stats.COUNT_FIELDS for one Beijing day and one key of one dimension.
+    """日汇总: the additive counts of counting.COUNT_FIELDS for one Beijing day and one key of one dimension.
 
     dim "day" holds the day's totals (one row per day, zeros included: its presence says the day is
     summarised); "category3" rows roll up to category2/category1. Keys are the ticket columns as text

@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.analytics import hotspots
+from api.analytics.counting import ticket_filters
 from api.analytics.models import SourceTask, WorkReminder
 from api.analytics.periods import Period, local_day
-from api.analytics.stats import ticket_filters
 from api.core.db import utcnow
 from api.tickets.models import Ticket
 

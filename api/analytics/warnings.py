@@ -22,9 +22,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from api.analytics import hotspots
+from api.analytics.counting import ticket_filters
 from api.analytics.models import RULE_KIND_LABELS, EarlyWarning, RuleKind, WarningRule
 from api.analytics.periods import Period, local_day
-from api.analytics.stats import ticket_filters
 from api.auth.deps import Principal
 from api.auth.models import Role
 from api.core.db import utcnow
