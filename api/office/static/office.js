@@ -1,52 +1,17 @@
 // 工单工作台: one page for 派单员, 承办单位, 审核, 督办, 分管领导 and 回访. Each person sees the lists
 // of their post (from /api/v1/office/me); what they may do on a ticket comes from its allowed_actions.
-// Sign-in, token refresh and the WebSocket (token in the first message) work as on the console.
+// Sign-in and token refresh come from the staff pages' shared script (/static/meta/staff.js); the
+// WebSocket takes the token in its first message.
 // Every citizen-supplied string is inserted with textContent, never as markup.
 (() => {
   "use strict";
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
-  const KEY = "minsheng.office.";
-  let token = sessionStorage.getItem(KEY + "token");
-  let refreshToken = sessionStorage.getItem(KEY + "refresh");
   let me = null, view = null, rows = [], selected = null, current = null, socket = null, retryDelay = 500;
   let departments = [], reloadTimer = null, editing = false;
-
-  function keepTokens(body) {
-    token = body.access_token;
-    refreshToken = body.refresh_token;
-    sessionStorage.setItem(KEY + "token", token);
-    sessionStorage.setItem(KEY + "refresh", refreshToken);
-  }
-
-  // Access tokens live 15 minutes: on a 401 the refresh token (rotated each time) gets a new one, once.
-  async function refresh() {
-    if (!refreshToken) return false;
-    const response = await fetch("/api/v1/auth/refresh", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ refresh_token: refreshToken }),
-    });
-    if (!response.ok) return false;
-    keepTokens(await response.json());
-    return true;
-  }
-
-  async function request(path, options = {}, retried = false) {
-    const headers = { "Authorization": `Bearer ${token}`, ...(options.headers || {}) };
-    if (options.body && typeof options.body === "string") headers["Content-Type"] = "application/json";
-    const response = await fetch(path, { ...options, headers });
-    if (response.status === 401) {
-      if (!retried && await refresh()) return request(path, options, true);
-      logout();
-      throw new Error("登录已过期，请重新登录。");
-    }
-    if (!response.ok) {
-      const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
-      throw new Error(body?.detail ? (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)) : `请求失败（${response.status}）`);
-    }
-    return response;
-  }
-  const api = async (path, options) => (await request(path, options)).json();
+  const session = StaffSession({ page: "office", onStart: start, onStop: () => { if (socket) socket.close(); } });
+  const request = session.request;
+  const api = session.json;
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -592,7 +557,7 @@
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}/ws/office`);
-    socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token }));
+    socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: session.token() }));
     socket.onmessage = (event) => {
       const data = JSON.parse(event.data);
       if (data.type === "ready") {
@@ -606,8 +571,8 @@
     };
     socket.onclose = (event) => {
       document.body.dataset.live = "off";
-      if (!token) return;
-      if (event.code === 4401) { refresh().then(ok => ok ? connect() : logout()); return; }
+      if (!session.signedIn()) return;
+      if (event.code === 4401) { session.socketExpired().then(ok => ok && connect()); return; }
       $("#live-status").textContent = "连接断开，重连中…";
       $("#live-status").classList.add("off");
       setTimeout(connect, retryDelay);
@@ -620,7 +585,7 @@
     try {
       me = await api("/api/v1/office/me");
       departments = await api("/api/v1/org/departments");
-    } catch { logout(); return; }
+    } catch { session.logout(); return; }
     $("#me").textContent = `${me.full_name || me.username}（${me.department ? me.department + " · " : ""}${me.role_label}）`;
     document.body.dataset.role = me.role;
     const form = $("#search");
@@ -630,32 +595,11 @@
       ...departments.filter(d => d.kind === "属地").map(d => new Option(d.short, d.short)));
     view = me.views[0].id;
     renderViews(me.counts);
-    $("#login").hidden = true;
-    $("#app").hidden = false;
+    session.shown();
     loadList();
     connect();
   }
 
-  function logout() {
-    if (token) fetch("/api/v1/auth/logout", { method: "POST", headers: { "Authorization": `Bearer ${token}` } }).catch(() => {});
-    token = null;
-    refreshToken = null;
-    sessionStorage.removeItem(KEY + "token");
-    sessionStorage.removeItem(KEY + "refresh");
-    if (socket) socket.close();
-    $("#app").hidden = true;
-    $("#login").hidden = false;
-  }
-
-  $("#login-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    $("#login-error").textContent = "";
-    const form = new URLSearchParams({ username: $("#username").value, password: $("#password").value });
-    const response = await fetch("/api/v1/auth/token", { method: "POST", body: form });
-    if (!response.ok) { $("#login-error").textContent = "账号或密码不对。"; return; }
-    keepTokens(await response.json());
-    start();
-  });
   $("#search").addEventListener("submit", (event) => {
     event.preventDefault();
     if (view !== "search" && me.views.some(v => v.id === "search")) { view = "search"; renderViews(); loadCounts(); }
@@ -666,7 +610,6 @@
   // Anything typed or chosen on the open ticket: live refreshes wait until it is submitted.
   $("#detail").addEventListener("input", () => { editing = true; });
   $("#detail").addEventListener("change", () => { editing = true; });
-  $("#logout").addEventListener("click", logout);
 
   // Dispatchers work from the keyboard: / search, J/K next/previous ticket, D dispatch, Esc back to the list.
   document.addEventListener("keydown", (event) => {
@@ -680,5 +623,4 @@
     else if (key === "k") { event.preventDefault(); step(-1); }
     else if (key === "d") { const go = $("#detail .do-dispatch"); if (go && !go.disabled) { event.preventDefault(); go.click(); } }
   });
-  if (token) start();
 })();
