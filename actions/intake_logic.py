@@ -182,6 +182,22 @@ _PLACE_SUFFIX_RE = re.compile(r"(村|镇|小区|社区|街道|路|街|花园|家
 _KIN_RE = re.compile(r"(妈妈|爸爸|奶奶|爷爷|阿姨|叔叔|师傅|先生|女士|大爷|大妈|老师|家长)$")
 
 
+def matter_text(text: str) -> str:
+    """诉求内容 from a message: greetings, "我要投诉", phone numbers and lead-ins like "你们管不管啊" out."""
+    return understood.drop_lead_ins(clean_description(text))
+
+
+def add_detail(slots: Mapping[str, Any], out: Outcome, words: str) -> bool:
+    """More about the matter said to another question: appended to 事情经过, never lost."""
+    said = matter_text(re.sub(r"^(?:不是|不对|没有|不不)[\s，,。]+", "", words.strip()))
+    said = re.sub(r"(?<=[\u4e00-\u9fa5])\s+(?=[\u4e00-\u9fa5])", "，", said)  # typed or spoken without punctuation
+    desc = out.updates.get("description") or slots.get("description") or ""
+    if not said or said in desc:
+        return False
+    out.updates["description"] = f"{desc}；{said}" if desc else said
+    return True
+
+
 def plausible_name(bare: str) -> bool:
     """A short answer to "怎么称呼您" that can be a way to address someone: 王小明, 老李,
     小明妈妈, 张师傅 — not 今天早上, 育才小区 or 不用了."""
@@ -242,6 +258,14 @@ def process(turn: Turn) -> Outcome:
         if seen.kind in (understood.LEAVING, understood.PERSON, understood.NOT_A_REPORT):
             out.exit = seen.kind
             return out
+        rule_said = turn.intent in RULE_INTENTS and turn.confidence >= MIN_RULE_CONFIDENCE
+        if seen.kind == understood.DETAIL and not rule_said:
+            # "天天晚上十一二点还在打桩" to "怎么称呼您": with the matter, and the question again in other words
+            if add_detail(slots, out, text):
+                out.messages.append({"text": replies.detail_reply(text)})
+            else:
+                out.messages.append({"text": "嗯，这个情况我记下了。"})
+            return out
         if seen.kind in (understood.BOT_COMPLAINT, understood.BOT_CHALLENGE, understood.QUESTION, understood.NEW_MATTER,
                          understood.UNCLEAR_NO, understood.VENTING):
             out.messages.append({"text": replies.non_answer_reply(seen.kind, text, requested_slot=requested)})
@@ -280,6 +304,12 @@ def process(turn: Turn) -> Outcome:
 
     _extract_everything(turn, text, slots, out)
     _answer_requested(turn, text, slots, out)
+    if turn.activating and not {**slots, **out.updates}.get("description") and understood.is_unsure_opener(text):
+        # "喂 是12345吗 我也不知道该找谁": yes, this is the place; the matter is still to come, and
+        # "不知道找谁" gives it no type yet.
+        out.messages.append({"text": replies.UNSURE_OPENER_REPLY})
+        out.updates["demand_type"] = None
+        out.updates["asked"] = {**(slots.get("asked") or {}), "description": 1}
     if slots.get("emergency") or (out.alarm and out.alarm.kind in EMERGENCY_KINDS):
         _emergency_defaults(turn, text, {**slots, **out.updates}, out)
     if requested and not out.failed and requested not in out.updates and not turn.activating:
@@ -297,7 +327,7 @@ def _raise_alarm(turn: Turn, text: str, slots: Mapping[str, Any], alarm: Alarm, 
         out.updates["risk_kind"] = alarm.kind
         return
     out.updates.update(emergency=alarm.kind, urgency="特急")
-    said = clean_description(text)
+    said = matter_text(text)
     if slots.get("description") and said and said not in slots["description"]:
         out.updates["description"] = f"{slots['description']}；{said}"  # said mid-form: the ticket must show it
     out.messages.append({"text": f"{alarm.first_words}{alarm.advice}"})
@@ -312,7 +342,7 @@ def _emergency_defaults(turn: Turn, text: str, merged: Mapping[str, Any], out: O
     out.failed = None
     out.reason = None
     if not merged.get("description") and text:
-        up["description"] = clean_description(text)
+        up["description"] = matter_text(text)
     if not merged.get("demand_type"):
         up["demand_type"] = "help_request"
     if not merged.get("incident_time"):
@@ -414,13 +444,26 @@ def _extract_everything(turn: Turn, text: str, slots: dict[str, Any], out: Outco
     elif slots.get("location") not in (None, UNKNOWN, NO_LOCATION):
         _add_house_number(text, slots, up)
     if not slots.get("incident_time"):
-        when = understood.time_answer(text, asked=turn.requested_slot == "incident_time")
+        asked_time = turn.requested_slot == "incident_time"
+        when = understood.time_answer(text, asked=asked_time)
         if when:
             parts = understood.split_parts(text)
-            said = " ".join(parts.time_clauses) if parts.time_clauses else text
-            answer = re.sub(r"[。！!？?\s]+$", "", said.strip())
-            # The answer to "什么时候" is kept as said ("上个礼拜开始的").
-            up["incident_time"] = answer if turn.requested_slot == "incident_time" and len(answer) <= 10 else when
+            if asked_time and not parts.time_clauses and understood.time_detail(text, when):
+                # "不是打架啊 就是天天在那吆喝": the time inside a sentence about the matter. The
+                # sentence goes to 事情经过; a bare "天天" says how often, not since when: asked again.
+                if add_detail(slots, out, text):
+                    out.messages.append({"text": replies.detail_reply(text)})
+                if not understood.is_bare_recurrence(when):
+                    up["incident_time"] = when
+            else:
+                said = " ".join(parts.time_clauses) if parts.time_clauses else text
+                answer = re.sub(r"[。！!？?\s]+$", "", said.strip())
+                # The answer to "什么时候" is kept as said ("上个礼拜开始的").
+                up["incident_time"] = answer if asked_time and len(answer) <= 10 else when
+                if asked_time and parts.time_clauses and understood.time_detail(parts.rest, "") and add_detail(
+                    slots, out, parts.rest
+                ):
+                    out.messages.append({"text": replies.detail_reply(parts.rest)})
     if not slots.get("citizen_name"):
         if extract_anonymous(text):
             up["citizen_name"] = ANONYMOUS
@@ -437,9 +480,10 @@ def _extract_everything(turn: Turn, text: str, slots: dict[str, Any], out: Outco
         and turn.requested_slot in (None, "description")
         and has_substance(text)
         and not is_gibberish(text)
+        and not understood.opener_only(text)
     ):
         # ASR homophones of place names ("建洋镇") are written as the real names.
-        up["description"] = clean_description(match.corrected_text or text)
+        up["description"] = matter_text(match.corrected_text or text)
         if not slots.get("demand_type") and "demand_type" not in up:
             # A long first message often reads as "inform" (places, phone); the matter
             # itself still has a type: take the best demand intent in the ranking.
@@ -494,6 +538,10 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
             # "就用这个号码" / "不用保密" said to "在哪里": an answer to another question, not a place
             if not up:
                 out.failed, out.reason = req, "这里想问的是地点：是在哪个镇、哪个村或小区？"
+        elif understood.describes_problem_not_place(words) and not match_address(words).found:
+            # "天天晚上十一二点还在打桩" to "在哪里": more about the matter; the place asked again
+            if add_detail(slots, out, words):
+                out.messages.append({"text": replies.detail_reply(words)})
         elif not is_gibberish(words) and len(re.findall(r"[\u4e00-\u9fa5]", residual(words))) >= 2 and len(words) <= 40:
             place = _clean_place_answer(words, match_address(words))
             up.update(location=place, location_detail=place)
@@ -533,6 +581,11 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
     if req == "incident_time":
         if merged.get("incident_time"):
             return
+        if re.search(r"(保密|电话|号码|手机|匿名|我姓|我叫|名字)", text) and not is_unknown(text):
+            # "不用保密" / "那就保密吧" to "什么时候": the answer to another question, never the time
+            if not up:
+                out.failed, out.reason = req, "这里想问的是时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。"
+            return
         if is_unknown(text) or turn.intent == "deny":
             up["incident_time"] = UNKNOWN
         elif up:
@@ -544,9 +597,6 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
                 req,
                 "不好意思，这里需要说一下大概的时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。",
             )
-        elif re.search(r"(保密|电话|号码|手机|匿名|我姓|我叫|名字)", text):
-            # "那就保密吧" to "什么时候": the answer to another question, never the time
-            out.failed, out.reason = req, "这里想问的是时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。"
         elif not is_gibberish(text) and len(text) <= 30 and re.search(r"[\u4e00-\u9fa5\d]", text):
             up["incident_time"] = re.sub(r"[。！!？?\s]+$", "", text)
         else:
@@ -623,6 +673,8 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
         if merged.get("confidential") is not None:
             return
         answer = answer_confidential(text)
+        if answer is None and understood.fears_retaliation(text):
+            answer = True  # "我怕他报复我": keep it from them
         if answer is None and turn.intent in ("affirm", "deny"):
             answer = turn.intent == "affirm"
         if answer is None:
@@ -725,7 +777,7 @@ def _apply_correction(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
             out.corrected = False
     elif target == "description":
         if value_text and has_substance(value_text):
-            addition = clean_description(value_text)
+            addition = matter_text(value_text)
             if re.search(r"(补充|还有|另外|再加)", text) and slots.get("description"):
                 up["description"] = f"{slots['description']}；{addition}"
             else:

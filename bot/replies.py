@@ -28,6 +28,7 @@ LEAVING_REPLY = (
 )
 LEAVING_NOTHING_REPLY = "好的，有需要随时找我们，再见！"
 NOT_A_REPORT_REPLY = "好的，那就不登记工单了。您想了解什么，直接问我就行。"
+UNSURE_OPENER_REPLY = "是的，这里是12345热线。不知道该找谁没关系，该哪个部门管，我们来帮您转。"
 NEW_MATTER_REPLY = "好的，另一件事等这件登记好了，我马上接着帮您登记。"
 
 
@@ -145,4 +146,18 @@ def acknowledged_fields(updates: Mapping[str, Any]) -> str | None:
     """ "好的，称呼和电话记下了。" when the turn answered other fields than the one asked."""
     names = [label for key, label in (("citizen_name", "称呼"), ("phone", "电话"), ("incident_time", "时间"),
                                       ("location", "地点")) if updates.get(key)]  # fmt: skip
+    if updates.get("confidential") is not None:
+        names.append("保密这一项")
     return f"好的，{'和'.join(names)}我记下了。" if names else None
+
+
+_WANTS_RE = re.compile(r"(?<!不)(?:是要|是想|而是|就是想|要你们|请你们|麻烦你们)(.{2,30}?)(?:[，,。！!？?\s]|$)")
+
+
+def detail_reply(text: str) -> str:
+    """What an operator says to more about the matter given at another question (the question follows)."""
+    bare = re.sub(r"\s+", "", text or "")
+    m = _WANTS_RE.search(text or "")
+    if re.search(r"(不是要|不是想|我不是)", bare) and m:
+        return f"明白了，您是要{m.group(1).lstrip('你们来')}，这个我写进工单里了。"
+    return "好的，这个情况我也记到事情经过里了。"
