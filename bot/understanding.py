@@ -199,8 +199,8 @@ def time_answer(text: str, *, asked: bool) -> str | None:
         return extract_time(text)
     for clause in re.split(r"[，,。！!；;\n]|\s+", text or ""):
         when = extract_time(clause)
-        if not when:
-            continue
+        if not when or _RECURRENCE_ONLY_RE.fullmatch(when):
+            continue  # "油烟天天往窗户里灌": how often, not since when — the time is still asked
         if _PART_OF_DAY_RE.sub("", when):
             return when  # a day, a clock time, a span or a recurrence
         at = clause.find(when)
@@ -281,8 +281,10 @@ def classify(text: str, *, requested_slot: str | None) -> Understanding:
 _DETAIL_SLOTS = ("citizen_name", "phone", "phone_use_caller", "confidential", "incident_time")
 _NOT_DETAIL_RE = re.compile(
     r"(保密|匿名|号码|电话|手机|名字|姓名|称呼|我姓|我叫|^还是|刚才(?:那个|留的|说的)|(?:那个|这个|同一个)号|一样的?$"
-    r"|几点|几号|什么时候|怎么|哪里|哪儿|谁|[吗呢嘛][？?]?$|[？?]$)"
+    r"|[吗呢嘛][？?]?$|[？?]$)"
 )
+# A short question ("你们几点下班") is asked back; "…过年怎么办" at the end of a long turn is part of the matter.
+_SHORT_QUESTION_RE = re.compile(r"(几点|几号|什么时候|怎么|哪里|哪儿|谁|多久|多少)")
 
 
 def is_matter_detail(text: str) -> bool:
@@ -292,6 +294,8 @@ def is_matter_detail(text: str) -> bool:
     if len(re.findall(r"[\u4e00-\u9fa5]", bare)) < 6 or find_phone_candidates(text) or _NOT_DETAIL_RE.search(bare):
         return False
     if extract_anonymous(text) or extract_name(text):
+        return False
+    if len(bare) <= 12 and _SHORT_QUESTION_RE.search(bare):
         return False
     return has_substance(text) and not is_gibberish(text)
 
@@ -335,10 +339,20 @@ _PLACE_WORD_RE = re.compile(
 )
 
 
-def describes_problem_not_place(words: str) -> bool:
-    """ "天天晚上十一二点还在打桩" said to "在什么地方": the trouble again, with no place word in it."""
+def not_a_place(words: str) -> bool:
+    """ "天天晚上十一二点还在打桩" / "从九月份开始就没发" said to "在什么地方": the trouble or the time
+    again, with no place word in it."""
     bare = _bare(words)
-    return bool(_PROBLEM_RE.search(bare)) and not _PLACE_WORD_RE.search(bare) and len(bare) >= 5
+    if len(bare) < 5 or _PLACE_WORD_RE.search(bare):
+        return False
+    return bool(_PROBLEM_RE.search(bare) or extract_time(bare) or _CN_DATE_RE.search(bare))
+
+
+# "九月份" / "十月三号": dates in Chinese numerals (bot/parsing.py's time words read digits)
+_CN_DATE_RE = re.compile(r"[一二三四五六七八九十]{1,3}月(?:份|初|底|中旬)?|[一二三四五六七八九十]{1,3}(?:号|日)(?![楼栋院室])")
+
+
+_RECURRENCE_ONLY_RE = re.compile(r"(?:天天|每天|每晚|经常|老是|总是|一直|整天|成天|长期|时不时|动不动)")
 
 
 def is_bare_recurrence(when: str) -> bool:
@@ -357,10 +371,11 @@ def detail_words(text: str, *, without: str = "") -> str:
 
 # What people say before the matter that is not the matter: "你们管不管啊", "有没有人管", "我跟你说".
 _LEAD_IN_RE = re.compile(
-    r"^(?:[\s，,。！!？?～~、…]*(?:喂+|你好+|您好+|哎+|唉+|嗯+|那个|就是|是这样的?|这样的|我跟(?:你|你们|您)(?:说|讲)(?:啊|哈|一下)?"
+    r"^(?:[\s，,。！!？?～~、…]*(?:喂+|你好+|您好+|哎+|唉+|嗯+|那个|(?:喂+)?(?:听得到|听得见|能听到|听到|听见)(?:吗|没|了吗)|就是|是这样的?|这样的|我跟(?:你|你们|您)(?:说|讲)(?:啊|哈|一下)?"
     r"|(?:你们|政府)?(?:到底)?(?:管不管|还管不管|有没有人管|有人管没人管|有人管吗|能不能管管|管一管|管管)(?:啊|呀|了|吧|呢|吗)?"
     r"|你们(?:给)?评评理|(?:我)?(?:实在)?(?:受不了了|忍不了了|没办法了)(?:啊|呀)?|(?:我)?(?:真是)?气死我了"
-    r"|是12345吗|是不是12345|(?:我)?(?:也)?不知道(?:该)?找谁(?:了)?)[\s，,。！!？?～~、…]*)+"
+    r"|是12345吗|是不是12345|(?:我)?(?:也)?不知道(?:该)?找谁(?:了)?"
+    r"|(?:麻烦|请)?(?:你们)?(?:快点|快一点|赶紧|赶快)(?:啊|吧|的)?|帮帮(?:忙|我|我们)(?:吧|啊)?|求求(?:你|你们|您)(?:了)?|同志)[\s，,。！!？?～~、…]*)+"
 )
 
 

@@ -12,6 +12,7 @@ from actions.intake_logic import Turn, next_slot, process
 from actions.report import NO_CORRECTION, UNKNOWN, filed_message
 from bot import replies
 from bot import understanding as u
+from bot.safety import judge, urgent_help
 from county.risk import load_judge
 
 NOISE = {"demand_type": "complaint", "description": "楼下工地晚上施工太吵", "location": "近湖街道水韵华庭",
@@ -214,3 +215,107 @@ def test_urgent_help_dispatched_at_night_names_the_department_and_the_clock() ->
               "assignments": [{"role": "lead", "department": "自来水公司", "sign_due_at": "2026-12-07T23:40:00+08:00"}]}
     text = filed_message(ticket)
     assert "已经直接派给自来水公司" in text and "30分钟内（23:40前）" in text
+
+
+# -- found by talking to the bot (third pass) --------------------------------------------------------------
+
+FRIGHTENED = [
+    ("救命啊 有人在砸我家门", "110"),
+    ("有人要打我 快来", "110"),
+    ("他打我 我现在躲在厕所里", "110"),
+    ("外面有人打起来了 好多人", "110"),
+    ("我儿子被人绑走了", "110"),
+    ("他说要弄死我全家", "110"),
+    ("孩子发高烧 抽筋了", "120"),
+    ("我爸摔倒了 起不来", "120"),
+    ("我妈晕倒了 叫不醒", "120"),
+    ("屋里烟好大 门打不开", "119"),
+    ("活着没意思", "12356"),
+]
+
+
+@pytest.mark.parametrize(("text", "number"), FRIGHTENED)
+def test_frightened_callers_are_told_the_number_first(text: str, number: str) -> None:
+    alarm = judge(text)
+    assert alarm is not None and alarm.number == number
+
+
+QUIET = ["食堂饭菜难吃 吃得我想死", "叫不醒的闹钟", "那个人天天拿刀切菜很吵", "烧烤店烟好大 每天晚上", "前几天我爸摔倒了 现在在医院",
+         "楼上在装修 吵死人了 气得我想杀人", "上次有人打起来了", "打我电话没人接"]
+
+
+@pytest.mark.parametrize("text", QUIET)
+def test_figures_of_speech_and_the_past_raise_no_alarm(text: str) -> None:
+    assert judge(text) is None
+
+
+@pytest.mark.parametrize(("text", "kind"), [("隔壁老人好几天没出门了 敲门也没人应", "elderly_alone"), ("下水道冒水 淹到家里了", "water")])
+def test_urgent_help_is_recognised_in_plain_words(text: str, kind: str) -> None:
+    advice = urgent_help(text)
+    assert advice is not None and advice.kind == kind and advice.urgency == "紧急"
+
+
+def test_a_time_said_at_the_name_question_makes_the_time_precise_and_asks_the_name_again() -> None:
+    slots = {**NOISE, "incident_time": "天天晚上"}
+    out = run("上个月开始的", "citizen_name", slots)
+    assert out.failed is None and out.updates["incident_time"] == "上个月开始的，天天晚上"
+    assert next_slot({**slots, **out.updates}) == "citizen_name"
+    out = run("上个月开始的", "citizen_name", {**NOISE, "incident_time": "前天"})
+    assert "incident_time" not in out.updates and "前天" in out.messages[0]["text"]
+
+
+def test_a_bare_habit_in_the_first_message_leaves_the_time_to_be_asked() -> None:
+    out = run("你们管不管啊 我家楼下那个饭店油烟天天往我家窗户里灌", None, {}, intent="complaint")
+    assert "incident_time" not in out.updates
+
+
+@pytest.mark.parametrize("text", ["王", "随便"])
+def test_a_name_or_whatever_is_not_a_time(text: str) -> None:
+    out = run(text, "incident_time", {**NOISE, "demand_type": "praise"})
+    assert out.failed == "incident_time" and "incident_time" not in out.updates
+
+
+def test_a_full_name_at_the_time_question_is_the_name() -> None:
+    out = run("李先生", "incident_time", {**NOISE, "demand_type": "praise"})
+    assert out.updates == {"citizen_name": "李先生"} and "称呼我记下了" in out.messages[0]["text"]
+
+
+def test_a_time_at_the_detail_question_is_not_the_place() -> None:
+    slots = {**NOISE, "location": "上冈镇", "location_town": "上冈镇", "location_detail": None, "incident_time": "三个月了"}
+    out = run("从九月份开始就没发", "location_detail", slots)
+    assert "location_detail" not in out.updates and out.updates["description"].endswith("；从九月份开始就没发")
+
+
+def test_the_words_after_the_town_are_the_detail() -> None:
+    out = run("上冈镇 工业园区那个纺织厂", "location", {k: v for k, v in NOISE.items() if not k.startswith("location")})
+    assert out.updates["location_town"] == "上冈镇" and out.updates["location_detail"] == "工业园区那个纺织厂"
+
+
+def test_hesitation_is_not_part_of_the_place() -> None:
+    out = run("高作镇 那个叫什么来着 就是镇东头那个村", "location", {k: v for k, v in NOISE.items() if not k.startswith("location")})
+    assert "叫什么" not in out.updates["location"] and out.updates["location"].startswith("高作镇")
+
+
+def test_a_new_house_number_keeps_the_estate() -> None:
+    slots = {**NOISE, "location": "钟庄街道钟庄花园5栋302", "location_town": "钟庄街道", "location_detail": "钟庄花园5栋302",
+             "incident_time": "上周", "citizen_name": "欧阳", "phone": "13912345678", "confidential": False}
+    out = run("地址错了 是5栋402", "report_confirmed", slots, intent="correct")
+    assert out.updates["location"] == "钟庄街道钟庄花园5栋402" and out.updates["location_detail"] == "钟庄花园5栋402"
+
+
+def test_a_place_said_for_a_praise_is_enough() -> None:
+    slots = {"demand_type": "praise", "description": "人民医院急诊科的张医生半夜给我爸抢救", "correction_request": NO_CORRECTION}
+    out = run("县人民医院", "location", slots)
+    assert next_slot({**slots, **out.updates}) == "incident_time"  # no "哪个镇" for a thank-you
+
+
+@pytest.mark.parametrize("text", ["电话就是这个", "就打这个", "这个号就行"])
+def test_this_number_is_the_callers_number(text: str) -> None:
+    slots = {**NOISE, "incident_time": "最近", "citizen_name": "刘"}
+    out = run(text, "phone", slots, caller="13912345678")
+    assert out.updates["phone"] == "13912345678"
+
+
+def test_asking_whether_they_can_hear_is_not_the_matter() -> None:
+    out = run("喂喂 听得到吗 我家没水了 一整天了", None, {}, intent="help_request")
+    assert out.updates["description"] == "我家没水了，一整天了"
