@@ -344,7 +344,8 @@ def process(turn: Turn) -> Outcome:
 def _time_at_another_question(text: str, parts: understood.Parts, slots: Mapping[str, Any], out: Outcome) -> bool:
     """ "上个月开始的" said to "怎么称呼您": the time (more precise than a bare "天天晚上" said before),
     acknowledged, and the question asked again in other words — not "称呼我没听清"."""
-    if not parts.time_clauses or parts.name_clauses or parts.phone_clauses or parts.rest:
+    rest = re.sub(r"(?:哦|噢|嗯|啊|对了|我?想起来了|我?记起来了|应该是|好像是|时间|是)+", "", re.sub(r"\s+", "", parts.rest))
+    if not parts.time_clauses or parts.name_clauses or parts.phone_clauses or rest:
         return False
     said = re.sub(r"[。！!？?\s]+$", "", " ".join(parts.time_clauses))
     before = slots.get("incident_time")

@@ -319,3 +319,8 @@ def test_this_number_is_the_callers_number(text: str) -> None:
 def test_asking_whether_they_can_hear_is_not_the_matter() -> None:
     out = run("喂喂 听得到吗 我家没水了 一整天了", None, {}, intent="help_request")
     assert out.updates["description"] == "我家没水了，一整天了"
+
+
+def test_a_remembered_time_with_fillers_at_the_name_question() -> None:
+    out = run("哦 想起来了 上个礼拜开始的", "citizen_name", {**NOISE, "incident_time": UNKNOWN})
+    assert out.failed is None and out.updates["incident_time"] == "上个礼拜开始的"
