@@ -65,6 +65,8 @@ USE_CALLER_RE = re.compile(
     r"^(?:(?:电话|号码|手机)(?:号码?)?(?:就)?(?=是这个|用这个|这个))?(?:是的?|对的?|可以|就用(?:这个|现在这个|这个号)?|用这个|好的?|行|嗯+|没问题|就这个"
     r"|是这个|这个(?:就行|就可以|号)?|就是这个|就?打这个)"
 )
+# How long, said without a date: "好长时间了", "好久了", "有段时间了", "好多年了".
+DURATION_RE = re.compile(r"(好长时间|很长时间|好久|很久|老久|有段时间|一段时间|好多年|好些年|好几年|多少年|好些天|好多天|有些日子|好一阵)")
 NEW_NUMBER_RE = re.compile(r"(?:不是|不用|换一个|换个|另外|别的|不对|不行|不要)")
 CORRECTION_WORD_RE = re.compile(r"(说错了|写错了|搞错了|记错了|弄错了|不对|错了|改一下|改成|改为|更正|修改|应该是)")
 # "还是刚才那个号" / "还是我" in a second matter: the name and phone of the first one.
@@ -647,6 +649,8 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
             return
         elif match_address(text).found or GENERIC_DETAIL_RE.search(text):
             out.failed, out.reason = req, "这里想问的是时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。"
+        elif DURATION_RE.search(text) and len(text) <= 20:
+            up["incident_time"] = re.sub(r"[。！!？?\s]+$", "", text)  # "好长时间了" / "有好几年了": a duration is a time
         elif turn.intent == "affirm" or AFFIRM_RE.match(text):
             out.failed, out.reason = (
                 req,

@@ -64,6 +64,8 @@ def question(slot: str, slots: Mapping[str, Any], attempt: int = 0) -> str:
         town = slots.get("location_town") or ""
         return _variant([f"具体是在{town}哪个村（社区）或小区、哪条路呢？门牌号知道的话也说一下，不清楚也没关系。",
                          f"{town}具体哪个村、小区或者哪条路？说不上来就说“不清楚”。"], attempt)
+    if slot == "incident_time" and dtype == "praise":
+        return _variant(["这是哪天的事？说个大概就行，记不清也没关系。", "大概是什么时候？比如“上周三”“前几天”，记不清就说“不清楚”。"], attempt)
     if slot == "incident_time":
         return _variant(["这个情况大概是什么时候发生的，或者持续多久了？记不清也没关系，说“不清楚”就行。",
                          "大概是哪天开始的？比如“昨天晚上”“上个月”，记不清就说“不清楚”。"], attempt)

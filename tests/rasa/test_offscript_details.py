@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from actions.intake import ValidateIntakeForm
 from actions.intake_logic import Turn, next_slot, process
 from actions.report import NO_CORRECTION, UNKNOWN, filed_message
 from bot import replies
@@ -324,3 +325,24 @@ def test_asking_whether_they_can_hear_is_not_the_matter() -> None:
 def test_a_remembered_time_with_fillers_at_the_name_question() -> None:
     out = run("哦 想起来了 上个礼拜开始的", "citizen_name", {**NOISE, "incident_time": UNKNOWN})
     assert out.failed is None and out.updates["incident_time"] == "上个礼拜开始的"
+
+
+@pytest.mark.parametrize("text", ["好长时间了", "好久了", "有好几年了"])
+def test_a_duration_is_a_time_even_when_it_starts_like_a_yes(text: str) -> None:
+    for intent in ("inform", "affirm"):
+        out = run(text, "incident_time", intent=intent)
+        assert out.failed is None and out.updates["incident_time"] == text
+
+
+def test_a_praise_is_asked_which_day_not_how_long_it_lasted() -> None:
+    asked = replies.question("incident_time", {"demand_type": "praise"}, 0)
+    assert "哪天" in asked and "持续" not in asked
+
+
+def test_an_old_neighbour_not_answering_is_help_whatever_the_tone() -> None:
+    updates: dict[str, Any] = {}
+    said = ValidateIntakeForm._urgent_help("隔壁老人好几天没出门了 敲门也没人应", {"demand_type": "complaint"}, updates)
+    assert updates["demand_type"] == "help_request" and updates["urgency"] == "紧急" and "网格员" in said[0]["text"]
+    updates = {}
+    ValidateIntakeForm._urgent_help("停水三天了也没人管", {"demand_type": "complaint"}, updates)
+    assert "demand_type" not in updates  # a utility fault stays the complaint it was said as
