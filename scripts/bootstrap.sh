@@ -4,7 +4,7 @@
 # Re-running is cheap: each step is skipped when already done for the same requirements.
 source "$(dirname "$0")/lib.sh"
 
-DEBIAN_PACKAGES=(baresip kamailio kamailio-tls-modules espeak-ng sox curl chromium fonts-wqy-microhei postgresql libsndfile1)
+DEBIAN_PACKAGES=(baresip kamailio kamailio-tls-modules sip-tester espeak-ng sox curl chromium fonts-wqy-microhei postgresql libsndfile1)
 
 install_debian_packages() {
   command -v dpkg >/dev/null || { say "not a Debian system: install ${DEBIAN_PACKAGES[*]} yourself"; return; }
