@@ -236,6 +236,15 @@ def headline(text: str) -> str:
     return ""
 
 
+def _headline_of(doc: Doc, dominant: str | None) -> str:
+    """A member's headline as the topic's name; its own village is dropped when the topic spans many places
+    (a county-wide 楼上装修噪音 was named "姜庄村楼上装修噪音太大影响休息")."""
+    text = doc.text
+    if doc.place and not dominant:
+        text = text.replace(_innermost(doc.place), "", 1)
+    return headline(text)
+
+
 def _similar_count(matrix, centroid: np.ndarray, docs: list[Doc], place: str | None) -> list[int]:
     """Indices of docs (another window) about the same topic: similar to the centroid, same place rule."""
     if matrix.shape[0] == 0:
@@ -358,7 +367,7 @@ def _compute(*, db_session: Session, period: Period, principal: Principal | None
         order = np.argsort(-closeness)[:samples]
         terms = _title_terms([m.text for m in members], [m.place for m in members])
         # Named after its most typical demand (closest to the centroid), in the place when one dominates.
-        about = next((h for h in (headline(members[i].text) for i in order) if h), "") or "、".join(terms)
+        about = next((h for h in (_headline_of(members[i], dominant) for i in order) if h), "") or "、".join(terms)
         prefix = dominant if dominant and _innermost(dominant) not in about else ""
         dept = Counter(m.department for m in members if m.department).most_common(1)
         level = Counter((m.level1, m.level3) for m in members if m.level1).most_common(1)
