@@ -13,8 +13,9 @@
 
 At county scale (a week against its 56-day baseline is some 35,000 demands) one computation takes
 seconds and a few hundred MB of short-lived arrays, so find_hotspots runs it in one worker thread per
-process (the API's thread pool would spread the arrays over many malloc arenas, each keeping its
-high-water mark: 240 MB → 1.5 GB over three requests) and keeps results per data version.
+process (one computation at a time however many read the page, its arrays in one malloc arena) and
+keeps results per data version. (At 1M tickets the API can still reach 1.4 GB over three new weeks:
+not yet explained, see bench/results/analytics.json.)
 """
 
 from __future__ import annotations
