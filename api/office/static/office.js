@@ -9,7 +9,7 @@
   const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
   let me = null, view = null, rows = [], selected = null, current = null, socket = null, retryDelay = 500;
   let departments = [], reloadTimer = null, editing = false;
-  const session = StaffSession({ page: "office", onStart: start, onStop: () => { if (socket) socket.close(); } });
+  const session = StaffSession({ page: "office", onStart: start, onStop: () => { if (socket) socket.close(); clearInterval(warningTimer); } });
   const request = session.request;
   const api = session.json;
 
@@ -535,6 +535,60 @@
     detail.dataset.rendered = String(Number(detail.dataset.rendered || 0) + 1);  // tells a fresh view from the last one
   }
 
+  // ---- 预警 (数据治理): the warnings pushed to this person's department (platform posts see all) ----------
+  let warningTimer = null;
+  async function loadWarnings() {
+    let waiting;
+    try { waiting = await api("/api/v1/analytics/warnings?unacknowledged=true"); } catch { return []; }
+    $("#warnings-open").hidden = !waiting.length;
+    $("#warnings-count").textContent = String(waiting.length);
+    return waiting;
+  }
+
+  function warningBox(w) {
+    const box = section(`${w.kind_label}：${w.title}`, w.acknowledged_at ? "warning done" : "warning");
+    box.dataset.warning = String(w.id);
+    box.append(el("div", "meta", `推送：${w.department || "未定单位"} · ${w.created_at}${w.place ? " · " + w.place : ""} · ${w.count}件`),
+               el("p", "detail-text", w.detail));
+    const nos = el("div", "nos");
+    for (const no of w.ticket_nos.slice(0, 30)) nos.append(button(no, "plain", () => open(no)));
+    if (w.ticket_nos.length > 30) nos.append(el("span", "muted", `等${w.ticket_nos.length}件`));
+    box.append(nos);
+    if (w.acknowledged_at) {
+      box.append(el("div", "meta", `已由 ${w.acknowledged_by} 于 ${w.acknowledged_at} 签收${w.ack_note ? "：" + w.ack_note : ""}`));
+      return box;
+    }
+    const note = textarea("note", "已采取或将采取的措施（如：已安排人员上门排查）");
+    note.maxLength = 2000;
+    const message = el("p", "notice");
+    box.append(note, button("签收预警", "", async () => {
+      try {
+        await api(`/api/v1/analytics/warnings/${w.id}/ack`, { method: "POST", body: JSON.stringify({ note: note.value.trim() || null }) });
+        editing = false;
+        toast("预警已签收。");
+        showWarnings();
+      } catch (e) { message.textContent = e.message; }
+    }), message);
+    return box;
+  }
+
+  async function showWarnings() {
+    selected = null;
+    $$("#list tr").forEach(tr => tr.classList.remove("selected"));
+    let all;
+    try { all = await api("/api/v1/analytics/warnings"); } catch (e) { $("#detail").replaceChildren(el("p", "error", e.message)); return; }
+    await loadWarnings();
+    const waiting = all.filter(w => !w.acknowledged_at);
+    const head = el("div", "detail-head");
+    head.append(el("h2", "", `预警（待签收${waiting.length}条）`));
+    const list = el("div", "warnings");
+    list.id = "warning-list";
+    list.append(...waiting.map(warningBox), ...all.filter(w => w.acknowledged_at).slice(0, 20).map(warningBox));
+    if (!all.length) list.append(el("p", "empty", "目前没有推送给您的预警。"));
+    $("#detail").replaceChildren(head, list);
+    document.body.classList.add("reading");
+  }
+
   // ---- live updates ------------------------------------------------------------------------------
   function onLive(data) {
     if (data.type !== "ticket") return;
@@ -598,6 +652,9 @@
     session.shown();
     loadList();
     connect();
+    loadWarnings();
+    clearInterval(warningTimer);  // the daily job files them: a look every five minutes is soon enough
+    warningTimer = setInterval(loadWarnings, 300000);
   }
 
   $("#search").addEventListener("submit", (event) => {
@@ -610,6 +667,7 @@
   // Anything typed or chosen on the open ticket: live refreshes wait until it is submitted.
   $("#detail").addEventListener("input", () => { editing = true; });
   $("#detail").addEventListener("change", () => { editing = true; });
+  $("#warnings-open").addEventListener("click", showWarnings);
 
   // Dispatchers work from the keyboard: / search, J/K next/previous ticket, D dispatch, Esc back to the list.
   document.addEventListener("keydown", (event) => {
