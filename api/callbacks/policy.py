@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.core.settings import get_settings
 from api.tickets.deadlines import is_workday as cn_is_workday
 
 Calendar = Callable[[date], bool]  # True on working days (chinese_calendar: holidays and 调休)
@@ -258,6 +259,4 @@ def callback_settings() -> CallbackSettings:
 
 
 def current_policy() -> CallbackPolicy:
-    from api.core.settings import get_settings
-
     return callback_settings().policy(get_settings().timezone)

@@ -22,7 +22,7 @@ from api.core.db import SessionDep
 from api.core.settings import get_settings
 from api.open311 import service as o311
 from api.org.models import Department
-from api.tickets import service as tickets
+from api.tickets import intake
 from api.tickets.access import mask_text
 from api.tickets.config import backoffice_settings
 from api.tickets.models import Ticket
@@ -147,7 +147,7 @@ async def create_request(request: Request, db_session: SessionDep):
         "device_id": form.get("device_id") or None, "account_id": form.get("account_id") or None,
         "media_url": form.get("media_url") or None,
     }}
-    ticket, _ = tickets.create(
+    ticket, _ = intake.create(
         db_session=db_session, ticket_in=ticket_in, idempotency_key=f"open311:{uuid.uuid4()}", actor="open311",
         extra=extra, category=(service.level1, service.level2),
     )

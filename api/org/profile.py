@@ -7,10 +7,10 @@ are applied by api.routing; the back office needs the organisation, the clock an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
-from api.core.settings import get_settings
+from api.county import CountyProfile, county_profile
+from api.county import ProfileError as CountyProfileError
+from api.county import clear_cache as clear_county_cache
 
 URGENCIES = ("普通", "紧急", "特急")
 
@@ -92,15 +92,8 @@ class OrgProfile:
         return next((d for d in self.departments.values() if d.kind == "属地" and d.town == town_id), None)
 
 
-def load_org_profile(folder: Path) -> OrgProfile:
-    """Build the back office's view from the validated county profile (api.county.load_profile)."""
-    from api.county import ProfileError as CountyProfileError
-    from api.county import load_profile
-
-    try:
-        county = load_profile(folder)
-    except CountyProfileError as exc:
-        raise ProfileError(f"县级配置有误：{exc}") from exc
+def build_org_profile(county: CountyProfile) -> OrgProfile:
+    """The back office's view of the validated county profile."""
     leaders = {x.id: LeaderSpec(id=x.id, name=x.name, title=x.title, portfolio=tuple(x.portfolio)) for x in county.leaders}
     departments = {
         x.id: DepartmentSpec(id=x.id, code=x.code, name=x.name, short=x.short, kind=x.kind, leader=x.leader,
@@ -133,14 +126,22 @@ def load_org_profile(folder: Path) -> OrgProfile:
     )
 
 
-@lru_cache(maxsize=4)
-def _cached(folder: str) -> OrgProfile:
-    return load_org_profile(Path(folder))
+_view: tuple[CountyProfile, OrgProfile] | None = None
 
 
 def org_profile() -> OrgProfile:
-    return _cached(str(get_settings().county_profile_dir))
+    """The view of the one loaded county profile (built again only when that object changes)."""
+    global _view
+    try:
+        county = county_profile()
+    except CountyProfileError as exc:
+        raise ProfileError(f"县级配置有误：{exc}") from exc
+    if _view is None or _view[0] is not county:
+        _view = (county, build_org_profile(county))
+    return _view[1]
 
 
 def clear_cache() -> None:
-    _cached.cache_clear()
+    global _view
+    clear_county_cache()
+    _view = None

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
+from api.county import county_profile
 from api.county.models import CategoryRef, CountyProfile, Department, KeywordRule, MatrixEntry, Town
 from api.routing.classifier import classify
 from api.routing.schemas import CategoryGuess, Classification, DepartmentRef, RouteSuggestion
@@ -20,15 +20,6 @@ KEYWORD_CONFIDENCE = 0.6
 # A category rule of linkage.yml (纪检监察 → 纪委) applies only when the classifier is this sure:
 # a letter addressed to a leader must not reach 纪委 through a guessed category.
 CATEGORY_LINKAGE_CONFIDENCE = 0.6
-
-
-@lru_cache(maxsize=1)
-def default_profile() -> CountyProfile:
-    """The county profile named in settings (county_profile_dir), loaded once."""
-    from api.core.settings import get_settings  # local: keeps this module importable without settings
-    from api.county import load_profile
-
-    return load_profile(get_settings().county_profile_dir)
 
 
 def _plain(text: str) -> str:
@@ -79,7 +70,7 @@ def risk_judgement(
     text: str, *, profile: CountyProfile | None = None, category: CategoryGuess | Classification | None = None
 ) -> RiskJudgement:
     """六方联动 / emergency / harm judgement of a text (county.risk), with the category's rules when known."""
-    profile = profile or default_profile()
+    profile = profile or county_profile()
     level1 = level2 = level3 = None
     if category is not None and category.level1 and category.confidence >= CATEGORY_LINKAGE_CONFIDENCE:
         level1, level2, level3 = category.level1, category.level2, category.level3
@@ -90,7 +81,7 @@ def linkage_flags(
     text: str, *, profile: CountyProfile | None = None, category: CategoryGuess | Classification | None = None
 ) -> list[str]:
     """六方联动 partner ids (linkage.yml order) that this text, and optionally its category, concern."""
-    profile = profile or default_profile()
+    profile = profile or county_profile()
     judgement = risk_judgement(text, profile=profile, category=category)
     flags = judgement.ordered_partners
     # a named village/community has a grid worker who can look first (一哨联办 front line),

@@ -17,7 +17,7 @@ from api.conversations.live import live
 from api.core.db import SessionDep, session_factory, utcnow
 from api.core.settings import get_settings
 from api.org.models import Department
-from api.tickets import access, deadlines, service, workflow_service
+from api.tickets import access, deadlines, intake, service, transitions
 from api.tickets.letters import render_letter
 from api.tickets.models import Notification, Supervision, Ticket, TicketAssignment, TicketStatus
 from api.tickets.schemas import (
@@ -33,7 +33,7 @@ from api.tickets.schemas import (
     TicketSummary,
     TransitionIn,
 )
-from api.tickets.workflow import WorkflowError
+from api.tickets.transitions import WorkflowError
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 notifications_router = APIRouter(prefix="/api/v1/notifications", tags=["tickets"])
@@ -84,7 +84,7 @@ def ticket_out(ticket: Ticket, principal: Principal | None = None, db_session: S
         ],
         repeat_of=ticket.repeat_of.ticket_no if ticket.repeat_of is not None else None,
         merged_into=ticket.merged_into.ticket_no if ticket.merged_into is not None else None,
-        allowed_actions=workflow_service.available_actions(ticket=ticket, principal=principal) if principal else [],
+        allowed_actions=transitions.available_actions(ticket=ticket, principal=principal) if principal else [],
         contact_masked=masked,
     )
     if masked:
@@ -134,7 +134,7 @@ def create_ticket(
             detail="缺少 Idempotency-Key 请求头：重试同一份工单时用同一个键，才不会重复登记。",
         )
     actor = "bot" if principal.is_service else principal.username
-    ticket, created = service.create(
+    ticket, created = intake.create(
         db_session=db_session, ticket_in=ticket_in, idempotency_key=idempotency_key.strip(), actor=actor
     )
     if not created:
@@ -244,7 +244,7 @@ def get_ticket(ticket_no: str, principal: PrincipalDep, db_session: SessionDep) 
 def transition(ticket_no: str, body: TransitionIn, principal: PrincipalDep, db_session: SessionDep) -> TicketOut:
     ticket = readable_or_404(db_session=db_session, ticket_no=ticket_no, principal=principal)
     try:
-        workflow_service.transition(db_session=db_session, ticket=ticket, principal=principal, body=body)
+        transitions.transition(db_session=db_session, ticket=ticket, principal=principal, body=body)
     except WorkflowError as exc:
         db_session.rollback()
         raise HTTPException(exc.status_code, detail=exc.detail) from None
