@@ -1,11 +1,12 @@
-"""The 回访 in a chat: the first question posted into the citizen's conversation, the answers
-taken from the hub (a registered hook, before Rasa sees them) or from the answer endpoint, the
-result onto the ticket, and the switch to a phone call when the chat stays silent."""
+"""The 回访 in a chat, driven by the one Survey machine (survey.py, chat mode): the first question
+posted into the citizen's conversation, the answers taken from the hub (a registered hook, before
+Rasa sees them) or from the answer endpoint, the result onto the ticket, and the switch to a phone
+call when the chat stays silent."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from api.callbacks.models import CallbackAttempt, CallbackJob, JobStatus
 from api.callbacks.policy import CallbackPolicy, Outcome, current_policy, in_window, next_window_start
 from api.callbacks.service import matter_for
-from api.callbacks.survey import Matter, parse_rating, parse_yes_no
+from api.callbacks.survey import Stage, Step, Survey
 from api.callbacks.ticket_result import apply_to_ticket
 from api.conversations import service as conversations
 from api.conversations.models import Conversation, Message
@@ -58,18 +59,27 @@ def _post(db_session: Session, job: CallbackJob, text: str, buttons: list[dict[s
     return ChatPost(conversation.id, message.id)
 
 
-def _solved_question(job: CallbackJob, matter: Matter) -> tuple[str, list[dict[str, str]]]:
-    when = f"{matter.accepted_on.month}月{matter.accepted_on.day}日" if matter.accepted_on else "前几天"
-    what = f"关于{matter.summary}的问题" if matter.summary else "问题"
-    text = (f"您好，这里是{matter.hotline}。您{when}反映的{what}（工单号{job.ticket_no}），承办单位已经答复。"
-            "想跟您做个回访：您反映的问题解决了吗？")
-    return text, [{"title": "已解决", "payload": _payload(job.id, solved="yes")},
-                  {"title": "未解决", "payload": _payload(job.id, solved="no")}]
+RATINGS = ("满意", "基本满意", "不满意")  # the keypad digits 1, 2, 3 of the phone survey
 
 
-def _rating_question(job: CallbackJob) -> tuple[str, list[dict[str, str]]]:
-    return "请您对这次办理给个评价：", [
-        {"title": r, "payload": _payload(job.id, rating=r)} for r in ("满意", "基本满意", "不满意")]
+def _buttons(job: CallbackJob, expect: Stage | None) -> list[dict[str, str]] | None:
+    """The survey's closed questions as buttons (the chat's keypad)."""
+    if expect == Stage.solved:
+        return [{"title": "已解决", "payload": _payload(job.id, solved="yes")},
+                {"title": "未解决", "payload": _payload(job.id, solved="no")}]
+    if expect == Stage.rating:
+        return [{"title": r, "payload": _payload(job.id, rating=r)} for r in RATINGS]
+    return None
+
+
+def _survey(job: CallbackJob, ticket: Ticket, policy: CallbackPolicy) -> Survey:
+    """The one 回访 machine (api.callbacks.survey), in chat mode, where this job left it."""
+    state = job.chat_state or {}
+    return Survey(
+        matter=replace(matter_for(ticket, policy), ticket_no=job.ticket_no), stage=Stage(state.get("stage", "solved")),
+        confirmed=True, solved=job.solved, rating=job.rating, reason=job.reason,
+        transcript=list(state.get("turns") or []), chat=True,
+    )
 
 
 def start_chat_followups(*, db_session: Session, now: datetime | None = None,
@@ -86,12 +96,14 @@ def start_chat_followups(*, db_session: Session, now: datetime | None = None,
         for job in due:
             ticket = db_session.get(Ticket, job.ticket_id)
             assert ticket is not None
-            text, buttons = _solved_question(job, matter_for(ticket, policy))
-            post = _post(db_session, job, text, buttons)
+            survey = Survey(matter=replace(matter_for(ticket, policy), ticket_no=job.ticket_no), chat=True)
+            step = survey.start()
+            post = _post(db_session, job, step.say, _buttons(job, step.expect))
             if post is None:
                 _to_phone(job, now, policy, "对话已不存在")
                 continue
-            job.status, job.chat_state = JobStatus.chat_waiting, {"stage": "solved"}
+            job.status = JobStatus.chat_waiting
+            job.chat_state = {"stage": survey.stage.value, "turns": survey.transcript}
             job.chat_deadline_at = now + policy.chat_wait
             job.updated_at = now
             db_session.add(CallbackAttempt(job_id=job.id, number=job.attempts + 1, worker="chat",
@@ -119,7 +131,8 @@ def _to_phone(job: CallbackJob, now: datetime, policy: CallbackPolicy, why: str)
 
 def chat_answer(*, db_session: Session, conversation_id: str, payload: str | None = None, text: str | None = None,
                 now: datetime | None = None, policy: CallbackPolicy | None = None) -> tuple[CallbackJob | None, ChatPost | None]:
-    """One answer from the citizen in the chat (a button payload or typed text)."""
+    """One answer from the citizen in the chat (a button payload or typed text). (job, None): a
+    follow-up waits here but the answer said nothing to its question; (None, None): none waits."""
     now = now or utcnow()
     policy = policy or current_policy()
     data = parse_payload(payload)
@@ -130,57 +143,47 @@ def chat_answer(*, db_session: Session, conversation_id: str, payload: str | Non
     job = db_session.scalars(query.order_by(CallbackJob.id.desc()).limit(1)).first()
     if job is None:
         return None, None
-    state = dict(job.chat_state or {"stage": "solved"})
-    turns = list(state.get("turns") or [])
-    stage = state.get("stage", "solved")
-    post: ChatPost | None = None
-    if stage == "solved":
-        solved = {"yes": True, "no": False}.get(str((data or {}).get("solved"))) if data else parse_yes_no(text or "")
-        if solved is None:
-            return job, None
-        turns.append({"who": "citizen", "stage": "solved", "text": "已解决" if solved else "未解决"})
-        job.solved = solved
-        q, buttons = _rating_question(job)
-        post = _post(db_session, job, q, buttons)
-        state["stage"] = "rating"
-    elif stage == "rating":
-        rating = (data or {}).get("rating") if data else parse_rating(text or "")
-        if rating not in ("满意", "基本满意", "不满意"):
-            return job, None
-        turns.append({"who": "citizen", "stage": "rating", "text": rating})
-        job.rating = rating
-        if rating == "不满意" or job.solved is False:
-            ask = "很抱歉没能让您满意。请您直接输入不满意的原因，我们会转交承办单位重新办理。" if rating == "不满意" \
-                else "请您直接输入还有哪些地方没有解决，我们会转交承办单位重新办理。"
-            post = _post(db_session, job, ask, None)
-            state["stage"] = "reason"
-        else:
-            post = _post(db_session, job, "感谢您的评价和对12345热线工作的支持！", None)
-            state["stage"] = "done"
-    elif stage == "reason":
-        if not text or data is not None:
-            return job, None
-        turns.append({"who": "citizen", "stage": "reason", "text": text})
-        job.reason = text.strip()
-        post = _post(db_session, job, "您的意见我们已经记下了，会转交承办单位重新办理并跟踪督办。感谢您的耐心！", None)
-        state["stage"] = "done"
-    state["turns"] = turns
-    job.chat_state = state
+    ticket = db_session.get(Ticket, job.ticket_id)
+    assert ticket is not None
+    survey = _survey(job, ticket, policy)
+    step = _feed(survey, data, text)
+    if step is None or not step.understood:
+        return job, None
+    job.solved, job.rating, job.reason = survey.solved, survey.rating, survey.reason
+    post = _post(db_session, job, step.say, _buttons(job, step.expect))
+    job.chat_state = {"stage": survey.stage.value, "turns": survey.transcript}
     job.updated_at = now
-    if state["stage"] == "done":
-        for attempt in job.attempt_log:
-            if attempt.ended_at is None:
-                attempt.ended_at, attempt.outcome = now, Outcome.completed
-        job.transcript = [*(job.transcript or []), {"attempt": job.attempts + 1, "channel": "chat", "turns": turns}]
-        job.attempts += 1
-        job.outcome, job.status, job.completed_at = Outcome.completed, JobStatus.done, now
-        ticket = db_session.get(Ticket, job.ticket_id)
-        assert ticket is not None
-        db_session.flush()
-        apply_to_ticket(db_session=db_session, job=job, ticket=ticket, now=now)
+    if survey.finished:
+        _finish(db_session, job, ticket, survey, now)
     else:
         db_session.commit()
     return job, post
+
+
+def _feed(survey: Survey, data: dict[str, Any] | None, text: str | None) -> Step | None:
+    """The answer into the survey: a button of the question asked now, or typed words."""
+    if survey.stage == Stage.reason:  # the reason is typed, never a button
+        return survey.on_reason(text) if text and text.strip() and data is None else None
+    if data is not None:
+        if survey.stage == Stage.solved and data.get("solved") in ("yes", "no"):
+            yes = data["solved"] == "yes"
+            return survey.on_choice("1" if yes else "2", "已解决" if yes else "未解决")
+        if survey.stage == Stage.rating and data.get("rating") in RATINGS:
+            return survey.on_choice(str(RATINGS.index(data["rating"]) + 1), data["rating"])
+        return None
+    return survey.on_text(text) if text else None
+
+
+def _finish(db_session: Session, job: CallbackJob, ticket: Ticket, survey: Survey, now: datetime) -> None:
+    for attempt in job.attempt_log:
+        if attempt.ended_at is None:
+            attempt.ended_at, attempt.outcome = now, Outcome.completed
+    job.transcript = [*(job.transcript or []), {"attempt": job.attempts + 1, "channel": "chat",
+                                                "turns": survey.transcript}]
+    job.attempts += 1
+    job.outcome, job.status, job.completed_at = survey.outcome or Outcome.completed, JobStatus.done, now
+    db_session.flush()
+    apply_to_ticket(db_session=db_session, job=job, ticket=ticket, now=now)
 
 
 def collect_chat_answers(*, db_session: Session, now: datetime | None = None) -> list[ChatPost]:
