@@ -29,7 +29,6 @@ from api.callbacks.models import CallbackAttempt, CallbackCampaign, CallbackJob,
 from api.callbacks.policy import (
     CallbackPolicy,
     Outcome,
-    callback_settings,
     current_policy,
     in_window,
     plan_first,
@@ -47,6 +46,7 @@ from api.callbacks.service import (
 from api.callbacks.survey import Matter
 from api.callbacks.ticket_result import apply_to_ticket, close_unrated
 from api.core.db import utcnow
+from api.core.settings import get_settings
 from api.tickets.models import Ticket, TicketEvent, TicketStatus
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def schedule(*, db_session: Session, ticket: Ticket, now: datetime, policy: Call
             db_session.add(job)
     except IntegrityError:  # another API instance scheduled this round first
         return None
-    if plan.channel is None and callback_settings().close_without_rating and plan.skip_reason and "保密" not in plan.skip_reason:
+    if plan.channel is None and get_settings().callbacks.close_without_rating and plan.skip_reason and "保密" not in plan.skip_reason:
         close_unrated(db_session, ticket, f"{plan.skip_reason}，按规定办结（不计入满意率）", now)
     return job
 
@@ -188,7 +188,7 @@ def _claimable(now: datetime, policy: CallbackPolicy):
     running = select(CallbackCampaign.id).where(CallbackCampaign.status == "running",
                                                 CallbackCampaign.day == local_day(now, policy))
     campaign_ok = CallbackJob.campaign_id.in_(running)
-    if callback_settings().auto_campaign:
+    if get_settings().callbacks.auto_campaign:
         campaign_ok = or_(campaign_ok, CallbackJob.campaign_id.is_(None))
     other = aliased(CallbackJob)
     busy_line = exists().where(  # never two calls to one number at once (two tickets of one citizen)
@@ -210,7 +210,7 @@ def claim(
     sync(db_session=db_session, now=now, policy=policy)
     if not in_window(now, policy):
         return None  # outside the allowed calling windows (or a rest day): nobody is called
-    lease = timedelta(seconds=lease_seconds or callback_settings().lease_seconds)
+    lease = timedelta(seconds=lease_seconds or get_settings().callbacks.lease_seconds)
     dialect = db_session.get_bind().dialect.name
     for _ in range(5):  # lost races are retried with the next candidate
         query = select(CallbackJob.id).where(_claimable(now, policy)).order_by(
@@ -260,7 +260,7 @@ def heartbeat(*, db_session: Session, job_id: int, token: str, now: datetime | N
     now = now or utcnow()
     job = _held(db_session, job_id, token, now)
     job.heartbeat_at = now
-    job.lease_expires_at = now + timedelta(seconds=lease_seconds or callback_settings().lease_seconds)
+    job.lease_expires_at = now + timedelta(seconds=lease_seconds or get_settings().callbacks.lease_seconds)
     db_session.commit()
     return job
 
@@ -286,7 +286,7 @@ def store_recording(*, db_session: Session, job_id: int, token: str, wav: bytes,
     job = _held(db_session, job_id, token, now)
     if not wav.startswith(b"RIFF") or len(wav) > 20_000_000:
         raise CallbackError(422, "录音必须是 WAV 文件（不超过 20 MB）。")
-    folder = Path(callback_settings().recordings_dir)
+    folder = Path(get_settings().callbacks.recordings_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{job.ticket_no}-r{job.round}-a{job.attempts + 1}-{token[:6]}.wav"
     path.write_bytes(wav)
@@ -350,7 +350,7 @@ def _record(db_session: Session, job: CallbackJob, result: Result, now: datetime
             db_session.add(CallbackOptOut(phone=job.phone, ticket_id=job.ticket_id, reason="回访时群众要求不再来电",
                                           created_by=BOT.username, created_at=now))
         job.status, job.completed_at, job.skip_reason = JobStatus.failed, now, "群众拒绝回访"
-        if callback_settings().close_without_rating:
+        if get_settings().callbacks.close_without_rating:
             close_unrated(db_session, ticket, "群众拒绝回访，按规定办结（不计入满意率）", now)
         db_session.commit()
         return
@@ -364,6 +364,6 @@ def _record(db_session: Session, job: CallbackJob, result: Result, now: datetime
         job.skip_reason = "接听人不是诉求人，号码可能有误：请工作人员核实"
     else:
         job.skip_reason = f"{job.attempts}次回访未成功"
-        if callback_settings().close_without_rating:
+        if get_settings().callbacks.close_without_rating:
             close_unrated(db_session, ticket, f"{job.attempts}次回访均未成功（{result.outcome}），按规定办结（不计入满意率）", now)
     db_session.commit()

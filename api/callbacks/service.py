@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from api.auth.deps import Principal
 from api.auth.models import Role
 from api.callbacks.models import CallbackCampaign, CallbackJob, CallbackOptOut, JobStatus
-from api.callbacks.policy import CallbackPolicy, ConfidentialMode, callback_settings
+from api.callbacks.policy import CallbackPolicy, ConfidentialMode
 from api.callbacks.survey import Matter, safe_summary
 from api.core.db import utcnow
+from api.core.settings import get_settings
 from api.org.models import Department
 from api.tickets.models import Ticket
 
@@ -65,7 +66,7 @@ def matter_for(ticket: Ticket, policy: CallbackPolicy) -> Matter:
     name = None if ticket.anonymous else (ticket.citizen_name or None)
     tail = ticket.phone[-4:] if ticket.phone and len(ticket.phone) >= 4 else None
     return Matter(citizen_name=name, phone_tail=tail, accepted_on=local_day(ticket.created_at, policy),
-                  summary=summary, hotline=callback_settings().hotline_name)
+                  summary=summary, hotline=get_settings().callbacks.hotline_name)
 
 
 def department_names(db_session: Session) -> dict[str, str]:

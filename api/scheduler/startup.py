@@ -8,10 +8,10 @@ import logging
 
 from api.auth.service import ensure_first_admin
 from api.core.db import session_factory
+from api.core.settings import get_settings
 from api.org import service as org
 from api.org.profile import ProfileError, clear_cache, org_profile
 from api.scheduler.jobs import scheduler_loop
-from api.tickets.config import backoffice_settings
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,9 @@ def prepare_back_office() -> None:
 
 
 def start_back_office() -> asyncio.Task | None:
-    backoffice_settings.cache_clear()
+    get_settings.cache_clear()  # the environment as it is when this app starts (tests start many)
     prepare_back_office()
-    interval = backoffice_settings().scheduler_interval_seconds
+    interval = get_settings().tickets.scheduler_interval_seconds
     return asyncio.create_task(scheduler_loop(interval)) if interval > 0 else None
 
 

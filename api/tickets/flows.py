@@ -19,7 +19,6 @@ from api.org.profile import OrgProfile, org_profile
 from api.routing import get_classifier, linkage_flags, risk_judgement, suggest_route
 from api.tickets import deadlines
 from api.tickets.access import strip_numbers
-from api.tickets.config import backoffice_settings
 from api.tickets.models import (
     Notification,
     Supervision,
@@ -246,7 +245,7 @@ def _place(ticket: Ticket) -> str:
 def find_original(*, db_session: Session, ticket: Ticket, now: datetime) -> tuple[Ticket, str] | None:
     """An earlier ticket about the same matter: the same citizen with similar content (within the
     repeat window), or the same town, category and a similar address (within the place window)."""
-    cfg = backoffice_settings()
+    cfg = get_settings().tickets
     same = []
     if ticket.phone:
         same.append(and_(Ticket.phone == ticket.phone, Ticket.created_at >= now - timedelta(days=cfg.repeat_window_days)))
@@ -347,7 +346,7 @@ def supervision_deadline(*, ticket: Ticket, supervised_until: datetime) -> datet
 def escalate(*, db_session: Session, ticket: Ticket, reason_kind: str, reason: str, actor: str, now: datetime,
              department_id: str | None = None) -> Supervision:
     """提级督办: raise the level, file a supervision (its 督办函 is rendered on download), notify."""
-    cfg = backoffice_settings()
+    cfg = get_settings().tickets
     from_level = ticket.escalation_level or 0
     ticket.escalation_level = min(from_level + 1, cfg.max_escalation_level)
     department = department_id or ticket.lead_department

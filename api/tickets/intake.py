@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.core.db import utcnow
+from api.core.settings import get_settings
 from api.org.profile import org_profile
 from api.tickets import deadlines, flows, transitions
-from api.tickets.config import backoffice_settings
 from api.tickets.enterprise import is_enterprise
 from api.tickets.models import CHANNEL_LABELS, IdempotencyRecord, Ticket, TicketStatus
 from api.tickets.schemas import TicketIn
@@ -99,7 +99,7 @@ def _channel_category(ticket: Ticket, category: tuple[str, str | None] | None) -
 
 def _auto_dispatch(*, db_session: Session, ticket: Ticket, route: flows.Route, now: datetime) -> None:
     """智能派单: a confident route is dispatched at once, with its 双交办 copy."""
-    if ticket.needs_dispatcher or not ticket.lead_department or not backoffice_settings().auto_dispatch:
+    if ticket.needs_dispatcher or not ticket.lead_department or not get_settings().tickets.auto_dispatch:
         return
     transitions.assign(
         db_session=db_session, ticket=ticket, lead=ticket.lead_department, co=ticket.co_departments or [],

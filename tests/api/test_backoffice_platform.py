@@ -72,13 +72,11 @@ def test_scheduler_loop_starts_and_stops_with_the_app(db_url, monkeypatch):
     from api.core.db import reset_engine
     from api.core.settings import get_settings
     from api.main import create_app
-    from api.tickets.config import backoffice_settings
 
     monkeypatch.setenv("MINSHENG_DATABASE_URL", db_url)
     monkeypatch.setenv("MINSHENG_SCHEDULER_INTERVAL_SECONDS", "3600")
     monkeypatch.setenv("MINSHENG_BCRYPT_ROUNDS", "4")
     get_settings.cache_clear()
-    backoffice_settings.cache_clear()
     reset_engine()
     with TestClient(create_app()) as test_client:
         assert test_client.get("/health").status_code == 200

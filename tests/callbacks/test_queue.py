@@ -289,11 +289,11 @@ def test_stats_formula(db_session: Session) -> None:
 
 
 def test_policy_from_settings(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from api.callbacks.policy import callback_settings
+    from api.core.settings import get_settings
 
     monkeypatch.setenv("MINSHENG_CALLBACK_WINDOWS", "08:30-11:30,15:00-19:00")
     monkeypatch.setenv("MINSHENG_CALLBACK_BACKOFF_MINUTES", "10,60")
-    callback_settings.cache_clear()
+    get_settings.cache_clear()
     policy = current_policy()
     assert [str(w) for w in policy.windows] == ["08:30-11:30", "15:00-19:00"]
     assert policy.backoff == (timedelta(minutes=10), timedelta(minutes=60))

@@ -18,7 +18,6 @@ from sqlalchemy import create_engine, select, text
 
 from api.callbacks import campaigns, queue
 from api.callbacks.models import CallbackJob
-from api.callbacks.policy import callback_settings
 from api.core import db as core_db
 from api.core.settings import get_settings
 from tests.callbacks.conftest import make_ticket
@@ -72,13 +71,13 @@ def pg(pg_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("MINSHENG_CALLBACK_WINDOWS", "00:00-24:00")
     monkeypatch.setenv("MINSHENG_CALLBACK_CALL_ON_REST_DAYS", "true")
     get_settings.cache_clear()
-    callback_settings.cache_clear()
+    get_settings.cache_clear()
     core_db.reset_engine()
     core_db.run_migrations()
     yield name
     core_db.reset_engine()
     get_settings.cache_clear()
-    callback_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 def test_concurrent_workers_share_nothing_on_postgres(pg: str) -> None:
