@@ -124,6 +124,28 @@ def _publish_validation_schema(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    # Keep the reason readable: the first problem in Mandarin, all of them for developers.
+    errors = _field_errors(exc)
+    first = errors[0] if errors else {"loc": [], "msg": ""}
+    first_msg = first["msg"].removeprefix("Value error, ")
+    where = ".".join(p for p in first["loc"] if p not in ("body",)) or "请求"
+    return JSONResponse(
+        status_code=422,
+        content={"detail": f"请求内容不正确（{where}）：{first_msg}", "errors": errors},
+    )
+
+async def _database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+    # A lost connection or a lock timeout: retryable, and what was committed before is safe.
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
+    return JSONResponse(status_code=503, headers={"Retry-After": "5"},
+                        content={"detail": "系统繁忙，请稍后重试；已经提交的内容不会丢失。"})
+
+async def _number_too_large(request: Request, exc: OverflowError) -> JSONResponse:
+    # A path or query number beyond what the database stores (e.g. /jobs/99999999999999999999).
+    return JSONResponse(status_code=422, content={"detail": "请求中的数字太大，超出了有效范围。"})
+
+
 def create_app() -> FastAPI:
     install_log_redaction()
     app = FastAPI(
@@ -139,29 +161,9 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
     _publish_validation_schema(app)
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # Keep the reason readable: the first problem in Mandarin, all of them for developers.
-        errors = _field_errors(exc)
-        first = errors[0] if errors else {"loc": [], "msg": ""}
-        first_msg = first["msg"].removeprefix("Value error, ")
-        where = ".".join(p for p in first["loc"] if p not in ("body",)) or "请求"
-        return JSONResponse(
-            status_code=422,
-            content={"detail": f"请求内容不正确（{where}）：{first_msg}", "errors": errors},
-        )
-
-    @app.exception_handler(OperationalError)
-    async def _database_busy(request: Request, exc: OperationalError) -> JSONResponse:
-        # A lost connection or a lock timeout: retryable, and what was committed before is safe.
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
-        return JSONResponse(status_code=503, headers={"Retry-After": "5"},
-                            content={"detail": "系统繁忙，请稍后重试；已经提交的内容不会丢失。"})
-
-    @app.exception_handler(OverflowError)
-    async def _number_too_large(request: Request, exc: OverflowError) -> JSONResponse:
-        # A path or query number beyond what the database stores (e.g. /jobs/99999999999999999999).
-        return JSONResponse(status_code=422, content={"detail": "请求中的数字太大，超出了有效范围。"})
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(OperationalError, _database_busy)
+    app.add_exception_handler(OverflowError, _number_too_large)
 
     for router in ROUTERS:
         app.include_router(router)

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from api.county import CountyProfile, county_profile
 from api.county import ProfileError as CountyProfileError
 from api.county import clear_cache as clear_county_cache
-
-URGENCIES = ("普通", "紧急", "特急")
+from api.county.models import LinkagePartner, SlaPolicy
 
 
 class ProfileError(ValueError):
@@ -40,33 +39,11 @@ class LeaderSpec:
 
 
 @dataclass(frozen=True)
-class SlaPolicy:
-    warn_before_hours: float
-    sign_in_hours: dict[str, float]
-    # demand type -> urgency -> (reply_days, complete_days)
-    deadlines: dict[str, dict[str, tuple[float, float]]]
-    extension_max_days: int
-    extension_max_requests: int
-
-    def days(self, demand_type: str, urgency: str) -> tuple[float, float]:
-        by_urgency = self.deadlines.get(demand_type) or self.deadlines.get("complaint") or {}
-        return by_urgency.get(urgency) or by_urgency.get("普通") or (1, 5)
-
-
-@dataclass(frozen=True)
 class Village:
     name: str
     grid: str
     town_id: str
     town_name: str
-
-
-@dataclass(frozen=True)
-class LinkagePartner:
-    id: str
-    name: str
-    department: str | None
-    urgent: bool
 
 
 @dataclass(frozen=True)
@@ -108,20 +85,11 @@ def build_org_profile(county: CountyProfile) -> OrgProfile:
         for alias in (town.id, town.name, *town.aliases):
             aliases[alias] = town.id
         villages += [Village(name=v.name, grid=v.grid, town_id=town.id, town_name=town.name) for v in town.villages]
-    sla = county.sla
-    policy = SlaPolicy(
-        warn_before_hours=sla.warn_before_hours,
-        sign_in_hours={u: v.sign_in_hours for u, v in sla.urgencies.items()},
-        deadlines={t: {u: (d.reply_days, d.complete_days) for u, d in row.items()} for t, row in sla.deadlines.items()},
-        extension_max_days=sla.extension.max_days,
-        extension_max_requests=sla.extension.max_requests,
-    )
     return OrgProfile(
-        departments=departments, leaders=leaders, sla=policy,
+        departments=departments, leaders=leaders, sla=county.sla,
         villages=tuple(sorted(villages, key=lambda v: -len(v.name))), towns=towns, town_aliases=aliases,
         no_town=tuple(x.model_dump() for x in county.routing.place_rules.no_town),
-        partners={p.id: LinkagePartner(id=p.id, name=p.name, department=p.department, urgent=p.urgent)
-                  for p in county.linkage.partners},
+        partners={p.id: p for p in county.linkage.partners},
         taxonomy=tuple(county.taxonomy.rows),
     )
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, status
@@ -45,6 +47,18 @@ def next_ticket_no(*, db_session: Session, now: datetime) -> str:
             )
     last = db_session.scalar(select(TicketCounter.last).where(TicketCounter.day == day))
     return f"{settings.ticket_prefix}{day}-{last:04d}"
+
+
+def normalise_ticket_no(ticket_no: str) -> str:
+    """A number as citizens type or say it ("jh 20261127 0001") in the form it is stored in."""
+    m = _ticket_no_pattern(get_settings().ticket_prefix).fullmatch(ticket_no or "")
+    return f"{m.group(1).upper()}{m.group(2)}-{m.group(3)}" if m else (ticket_no or "").strip().upper()
+
+
+@lru_cache(maxsize=4)
+def _ticket_no_pattern(prefix: str) -> re.Pattern[str]:
+    # The shape next_ticket_no writes: prefix, the local day, a four-digit sequence.
+    return re.compile(rf"(?i)\s*({re.escape(prefix)})\s*[-_ ]?\s*(\d{{8}})\s*[-_ ]?\s*(\d{{4}})\s*")
 
 
 def get_by_no(*, db_session: Session, ticket_no: str) -> Ticket | None:
