@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 
 from api.auth.deps import Principal, require_principal, require_roles
 from api.auth.models import Role, User
@@ -228,16 +229,17 @@ def start_campaign(body: CampaignIn, user: Runner, db_session: SessionDep) -> Ca
 
 @router.post("/campaigns/{campaign_id}/pause", response_model=CampaignOut, summary="暂停（通话中的电话会打完）")
 def pause_campaign(campaign_id: int, _: Runner, db_session: SessionDep) -> CampaignOut:
-    try:
-        return campaign_out(campaign_runs.set_campaign_status(db_session=db_session, campaign_id=campaign_id, status="paused"))
-    except service.CallbackError as exc:
-        raise _raise(exc) from None
+    return _set_campaign(db_session, campaign_id, "paused")
 
 
 @router.post("/campaigns/{campaign_id}/resume", response_model=CampaignOut, summary="继续")
 def resume_campaign(campaign_id: int, _: Runner, db_session: SessionDep) -> CampaignOut:
+    return _set_campaign(db_session, campaign_id, "running")
+
+
+def _set_campaign(db_session: Session, campaign_id: int, status: str) -> CampaignOut:
     try:
-        return campaign_out(campaign_runs.set_campaign_status(db_session=db_session, campaign_id=campaign_id, status="running"))
+        return campaign_out(campaign_runs.set_campaign_status(db_session=db_session, campaign_id=campaign_id, status=status))
     except service.CallbackError as exc:
         raise _raise(exc) from None
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.core.db import utcnow
@@ -86,8 +87,9 @@ def verified_ticket(*, db_session: Session, ticket_no: str, phone_last4: str) ->
     return ticket
 
 
-@dataclass(frozen=True)
-class CitizenStatus:
+class CitizenStatus(BaseModel):
+    """What the citizen may hear about their ticket (the status-lookup answer, as sent)."""
+
     ticket_no: str
     status: str
     status_text: str  # plain Mandarin, as an operator would say it
