@@ -221,6 +221,9 @@ class ActionStartIntake(Action):
         return events
 
 
+# Urgent help for a person (not a utility fault that may be a complaint): always 求助.
+PERSON_HELP = ("elderly_alone", "child_alone", "locked_out")
+
 FOLLOWUP_RE = re.compile(r"^(?:那|那么|那如果|如果|还有|另外|要是)|(?:吗|呢|么|吧)[？?]?$|[？?]$|(?:能不能|可不可以|怎么办|怎么弄|要多久|在哪)")
 
 
@@ -329,7 +332,8 @@ class ValidateIntakeForm(CappedFailuresFormValidationAction):
         if advice is None or merged.get("demand_type") in ("consultation", "suggestion", "praise"):
             return []
         updates.update(help_advised=advice.kind, urgency=advice.urgency)
-        if not merged.get("demand_type"):
+        if not merged.get("demand_type") or (merged.get("demand_type") == "complaint" and advice.kind in PERSON_HELP):
+            # an old neighbour not answering the door is 求助, whatever the NLU guessed from the tone
             updates["demand_type"] = "help_request"
         return [{"text": f"{advice.advice}我这边马上按紧急件帮您登记。"}]
 

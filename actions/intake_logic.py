@@ -61,13 +61,24 @@ AFFIRM_RE = re.compile(
     r"^(?:确认提交|确认|提交|对的?|是的?|没错|没问题|可以|好的?|行|嗯+|ok|对对|就这样|没有问题|都对|正确)",
     re.IGNORECASE,
 )
-USE_CALLER_RE = re.compile(r"^(?:是的?|对的?|可以|就用(?:这个|现在这个|这个号)?|用这个|好的?|行|嗯+|没问题|就这个)")
+USE_CALLER_RE = re.compile(
+    r"^(?:(?:电话|号码|手机)(?:号码?)?(?:就)?(?=是这个|用这个|这个))?(?:是的?|对的?|可以|就用(?:这个|现在这个|这个号)?|用这个|好的?|行|嗯+|没问题|就这个"
+    r"|是这个|这个(?:就行|就可以|号)?|就是这个|就?打这个)"
+)
+# How long, said without a date: "好长时间了", "好久了", "有段时间了", "好多年了".
+DURATION_RE = re.compile(r"(好长时间|很长时间|好久|很久|老久|有段时间|一段时间|好多年|好些年|好几年|多少年|好些天|好多天|有些日子|好一阵)")
 NEW_NUMBER_RE = re.compile(r"(?:不是|不用|换一个|换个|另外|别的|不对|不行|不要)")
 CORRECTION_WORD_RE = re.compile(r"(说错了|写错了|搞错了|记错了|弄错了|不对|错了|改一下|改成|改为|更正|修改|应该是)")
 # "还是刚才那个号" / "还是我" in a second matter: the name and phone of the first one.
 REUSE_RE = re.compile(r"(还是(?:刚才|之前|上次|原来|前面)?(?:那个|这个|一样|的)?|(?:跟|和)(?:刚才|上次|前面)一样|一样的?|同一个|刚才(?:那个|留的)|就用刚才)")
 NO_PHONE_RE = re.compile(r"^(?:不留|不想留|不方便留|不用留|不用了|不要了|不需要|不给|不想给|没有|没电话|算了吧?)(?:电话|号码)?(?:了|吧|啊)?$")
 NO_PLACE_RE = re.compile(r"(没有具体地点|不涉及|没有地点|没地点|不是具体地方|不需要地址|没有固定|全县|到处都)")
+_CN_NUM = "\\d一二三四五六七八九十百零两"
+HOUSE_NO_RE = re.compile(
+    rf"[{_CN_NUM}]+(?:号楼|栋|幢|号)(?:[{_CN_NUM}]+单元)?(?:[{_CN_NUM}]+(?:室|号)?)?$"
+)
+# "那个叫什么来着" / "怎么说呢": a speaker searching for the word, not part of the place
+PLACE_HESITATION_RE = re.compile(r"(?:那个)?叫什么(?:来着|名字)?|怎么说呢|我想想|那个什么|就是那个(?=\s)|[\s，,]那个(?=[\s，,])")
 PLACE_FILLER_RE = re.compile(
     r"^(?:就|是|在|就在|是在|位置在|地址是|地点是|地址在|我家住|我住|我家在|住在|我们那边|那边是)+"
 )
@@ -149,6 +160,12 @@ def sentinels(slots: Mapping[str, Any]) -> dict[str, Any]:
         out["location_detail"] = loc
     if (
         slots.get("demand_type") in ("consultation", "suggestion", "praise")
+        and slots.get("location")
+        and slots.get("location_town") is None
+    ):
+        out["location_town"] = UNKNOWN  # "县人民医院": a place said is enough for a question, a thanks or an idea
+    if (
+        slots.get("demand_type") in ("consultation", "suggestion", "praise")
         and slots.get("location_town")
         and slots.get("location_detail") is None
     ):
@@ -171,6 +188,8 @@ def _set_address(out: dict[str, Any], match: AddressMatch, text_location: str | 
 def _clean_place_answer(text: str, match: AddressMatch) -> str:
     t = match.corrected_text if match.found else text
     t = re.sub(r"[。！!？?～~…\s]+$", "", t.strip())
+    t = PLACE_HESITATION_RE.sub(" ", t)
+    t = re.sub(r"\s{2,}", " ", t).strip()
     t = PLACE_FILLER_RE.sub("", t)
     t = re.sub(r"(?:这边|那边|附近|这块|那块|那里|这里|的)+$", lambda m: m.group(0) if len(t) <= 4 else "", t)
     return t.strip("，, ")
@@ -180,6 +199,23 @@ _PLACE_SUFFIX_RE = re.compile(r"(村|镇|小区|社区|街道|路|街|花园|家
 
 
 _KIN_RE = re.compile(r"(妈妈|爸爸|奶奶|爷爷|阿姨|叔叔|师傅|先生|女士|大爷|大妈|老师|家长)$")
+
+
+def matter_text(text: str) -> str:
+    """诉求内容 from a message: greetings, "我要投诉", phone numbers and lead-ins like "你们管不管啊" out;
+    the pauses of speech or of typing without punctuation ("井盖没了 晚上黑乎乎的") become commas."""
+    said = understood.drop_lead_ins(clean_description(text))
+    return re.sub(r"(?<=[\u4e00-\u9fa5])\s+(?=[\u4e00-\u9fa5])", "，", said)
+
+
+def add_detail(slots: Mapping[str, Any], out: Outcome, words: str) -> bool:
+    """More about the matter said to another question: appended to 事情经过, never lost."""
+    said = matter_text(re.sub(r"^(?:不是|不对|没有|不不)[\s，,。]+", "", words.strip()))
+    desc = out.updates.get("description") or slots.get("description") or ""
+    if not said or said in desc:
+        return False
+    out.updates["description"] = f"{desc}；{said}" if desc else said
+    return True
 
 
 def plausible_name(bare: str) -> bool:
@@ -242,6 +278,17 @@ def process(turn: Turn) -> Outcome:
         if seen.kind in (understood.LEAVING, understood.PERSON, understood.NOT_A_REPORT):
             out.exit = seen.kind
             return out
+        later_question = requested in ("citizen_name", "phone", "phone_use_caller", "confidential")
+        if seen.kind == understood.ANSWER and later_question and _time_at_another_question(text, seen.parts, slots, out):
+            return out
+        rule_said = turn.intent in RULE_INTENTS and turn.confidence >= MIN_RULE_CONFIDENCE
+        if seen.kind == understood.DETAIL and not rule_said:
+            # "天天晚上十一二点还在打桩" to "怎么称呼您": with the matter, and the question again in other words
+            if add_detail(slots, out, text):
+                out.messages.append({"text": replies.detail_reply(text)})
+            else:
+                out.messages.append({"text": "嗯，这个情况我记下了。"})
+            return out
         if seen.kind in (understood.BOT_COMPLAINT, understood.BOT_CHALLENGE, understood.QUESTION, understood.NEW_MATTER,
                          understood.UNCLEAR_NO, understood.VENTING):
             out.messages.append({"text": replies.non_answer_reply(seen.kind, text, requested_slot=requested)})
@@ -280,6 +327,12 @@ def process(turn: Turn) -> Outcome:
 
     _extract_everything(turn, text, slots, out)
     _answer_requested(turn, text, slots, out)
+    if turn.activating and not {**slots, **out.updates}.get("description") and understood.is_unsure_opener(text):
+        # "喂 是12345吗 我也不知道该找谁": yes, this is the place; the matter is still to come, and
+        # "不知道找谁" gives it no type yet.
+        out.messages.append({"text": replies.UNSURE_OPENER_REPLY})
+        out.updates["demand_type"] = None
+        out.updates["asked"] = {**(slots.get("asked") or {}), "description": 1}
     if slots.get("emergency") or (out.alarm and out.alarm.kind in EMERGENCY_KINDS):
         _emergency_defaults(turn, text, {**slots, **out.updates}, out)
     if requested and not out.failed and requested not in out.updates and not turn.activating:
@@ -290,6 +343,24 @@ def process(turn: Turn) -> Outcome:
     return out
 
 
+def _time_at_another_question(text: str, parts: understood.Parts, slots: Mapping[str, Any], out: Outcome) -> bool:
+    """ "上个月开始的" said to "怎么称呼您": the time (more precise than a bare "天天晚上" said before),
+    acknowledged, and the question asked again in other words — not "称呼我没听清"."""
+    rest = re.sub(r"(?:哦|噢|嗯|啊|对了|我?想起来了|我?记起来了|应该是|好像是|时间|是)+", "", re.sub(r"\s+", "", parts.rest))
+    if not parts.time_clauses or parts.name_clauses or parts.phone_clauses or rest:
+        return False
+    said = re.sub(r"[。！!？?\s]+$", "", " ".join(parts.time_clauses))
+    before = slots.get("incident_time")
+    if before in (None, UNKNOWN) or understood.is_bare_recurrence(before):
+        out.updates["incident_time"] = f"{said}，{before}" if before not in (None, UNKNOWN) else said
+        day = incident_date(said)
+        out.updates["incident_date"] = day.isoformat() if day else None
+        out.messages.append({"text": f"好的，时间我改成“{out.updates['incident_time']}”了。" if before else "好的，时间我记下了。"})
+    else:
+        out.messages.append({"text": f"好的，时间我记的是“{before}”，要改的话核对的时候跟我说。"})
+    return True
+
+
 def _raise_alarm(turn: Turn, text: str, slots: Mapping[str, Any], alarm: Alarm, out: Outcome) -> None:
     """Emergency: the number first, the advice, 特急; self-harm is left to the action (who is on duty)."""
     out.alarm = alarm
@@ -297,7 +368,7 @@ def _raise_alarm(turn: Turn, text: str, slots: Mapping[str, Any], alarm: Alarm, 
         out.updates["risk_kind"] = alarm.kind
         return
     out.updates.update(emergency=alarm.kind, urgency="特急")
-    said = clean_description(text)
+    said = matter_text(text)
     if slots.get("description") and said and said not in slots["description"]:
         out.updates["description"] = f"{slots['description']}；{said}"  # said mid-form: the ticket must show it
     out.messages.append({"text": f"{alarm.first_words}{alarm.advice}"})
@@ -312,7 +383,7 @@ def _emergency_defaults(turn: Turn, text: str, merged: Mapping[str, Any], out: O
     out.failed = None
     out.reason = None
     if not merged.get("description") and text:
-        up["description"] = clean_description(text)
+        up["description"] = matter_text(text)
     if not merged.get("demand_type"):
         up["demand_type"] = "help_request"
     if not merged.get("incident_time"):
@@ -391,6 +462,11 @@ def _extract_everything(turn: Turn, text: str, slots: dict[str, Any], out: Outco
             if text_loc and match.town and match.town not in text_loc:
                 text_loc = match.town + text_loc  # "水韵华庭" -> "近湖街道水韵华庭"
             _set_address(up, match, text_loc)
+            if text_loc and match.town and not match.detail:
+                # "上冈镇 工业园区那个纺织厂": the words after the town are the detail, as said
+                rest = text_loc.replace(match.town, "", 1).strip(" ，,的")
+                if len(re.findall(r"[\u4e00-\u9fa5]", rest)) >= 3 and not understood.not_a_place(rest):
+                    up["location_detail"] = rest
         else:
             if not slots.get("location_town") and match.town:
                 up["location_town"] = match.town
@@ -414,13 +490,26 @@ def _extract_everything(turn: Turn, text: str, slots: dict[str, Any], out: Outco
     elif slots.get("location") not in (None, UNKNOWN, NO_LOCATION):
         _add_house_number(text, slots, up)
     if not slots.get("incident_time"):
-        when = understood.time_answer(text, asked=turn.requested_slot == "incident_time")
+        asked_time = turn.requested_slot == "incident_time"
+        when = understood.time_answer(text, asked=asked_time)
         if when:
             parts = understood.split_parts(text)
-            said = " ".join(parts.time_clauses) if parts.time_clauses else text
-            answer = re.sub(r"[。！!？?\s]+$", "", said.strip())
-            # The answer to "什么时候" is kept as said ("上个礼拜开始的").
-            up["incident_time"] = answer if turn.requested_slot == "incident_time" and len(answer) <= 10 else when
+            if asked_time and not parts.time_clauses and understood.time_detail(text, when):
+                # "不是打架啊 就是天天在那吆喝": the time inside a sentence about the matter. The
+                # sentence goes to 事情经过; a bare "天天" says how often, not since when: asked again.
+                if add_detail(slots, out, text):
+                    out.messages.append({"text": replies.detail_reply(text)})
+                if not understood.is_bare_recurrence(when):
+                    up["incident_time"] = when
+            else:
+                said = " ".join(parts.time_clauses) if parts.time_clauses else text
+                answer = re.sub(r"[。！!？?\s]+$", "", said.strip())
+                # The answer to "什么时候" is kept as said ("上个礼拜开始的").
+                up["incident_time"] = answer if asked_time and len(answer) <= 10 else when
+                if asked_time and parts.time_clauses and understood.time_detail(parts.rest, "") and add_detail(
+                    slots, out, parts.rest
+                ):
+                    out.messages.append({"text": replies.detail_reply(parts.rest)})
     if not slots.get("citizen_name"):
         if extract_anonymous(text):
             up["citizen_name"] = ANONYMOUS
@@ -437,9 +526,10 @@ def _extract_everything(turn: Turn, text: str, slots: dict[str, Any], out: Outco
         and turn.requested_slot in (None, "description")
         and has_substance(text)
         and not is_gibberish(text)
+        and not understood.opener_only(text)
     ):
         # ASR homophones of place names ("建洋镇") are written as the real names.
-        up["description"] = clean_description(match.corrected_text or text)
+        up["description"] = matter_text(match.corrected_text or text)
         if not slots.get("demand_type") and "demand_type" not in up:
             # A long first message often reads as "inform" (places, phone); the matter
             # itself still has a type: take the best demand intent in the ranking.
@@ -494,6 +584,10 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
             # "就用这个号码" / "不用保密" said to "在哪里": an answer to another question, not a place
             if not up:
                 out.failed, out.reason = req, "这里想问的是地点：是在哪个镇、哪个村或小区？"
+        elif understood.not_a_place(words) and not match_address(words).found:
+            # "天天晚上十一二点还在打桩" to "在哪里": more about the matter; the place asked again
+            if add_detail(slots, out, words):
+                out.messages.append({"text": replies.detail_reply(words)})
         elif not is_gibberish(words) and len(re.findall(r"[\u4e00-\u9fa5]", residual(words))) >= 2 and len(words) <= 40:
             place = _clean_place_answer(words, match_address(words))
             up.update(location=place, location_detail=place)
@@ -518,6 +612,11 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
             return
         words = place_words(text)
         answer = match_address(words)
+        if not answer.found and not is_unknown(text) and understood.not_a_place(words or text):
+            # "从九月份开始就没发" to "具体哪个村": not a place; kept with the matter, asked again
+            if add_detail(slots, out, text):
+                out.messages.append({"text": replies.detail_reply(text)})
+            return
         if is_unknown(text) or (answer.found and not answer.detail):
             up["location_detail"] = UNKNOWN  # asked once; the town again adds nothing
         elif up and not residual(words):
@@ -533,19 +632,32 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
     if req == "incident_time":
         if merged.get("incident_time"):
             return
+        if re.search(r"(保密|电话|号码|手机|匿名|我姓|我叫|名字)", text) and not is_unknown(text):
+            # "不用保密" / "那就保密吧" to "什么时候": the answer to another question, never the time
+            if not up:
+                out.failed, out.reason = req, "这里想问的是时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。"
+            return
+        if re.fullmatch(r"(?:不用了?|不需要|不用说了?)(?:吧|啊)?", re.sub(r"[\s，,。.！!]+", "", text)):
+            up["incident_time"] = UNKNOWN  # "不用" to "什么时候": not said, and no need to insist
+            return
+        if re.fullmatch(r"(?:随便|都行|都可以|无所谓)(?:吧|啊)?", re.sub(r"[\s，,。.！!]+", "", text)):
+            out.failed, out.reason = req, "时间说个大概就行，比如“昨天晚上”“上个月”，实在记不清就说“不清楚”。"
+            return
         if is_unknown(text) or turn.intent == "deny":
             up["incident_time"] = UNKNOWN
         elif up:
             return
         elif match_address(text).found or GENERIC_DETAIL_RE.search(text):
             out.failed, out.reason = req, "这里想问的是时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。"
+        elif DURATION_RE.search(text) and len(text) <= 20:
+            up["incident_time"] = re.sub(r"[。！!？?\s]+$", "", text)  # "好长时间了" / "有好几年了": a duration is a time
         elif turn.intent == "affirm" or AFFIRM_RE.match(text):
             out.failed, out.reason = (
                 req,
                 "不好意思，这里需要说一下大概的时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。",
             )
-        elif re.search(r"(保密|电话|号码|手机|匿名|我姓|我叫|名字)", text):
-            # "那就保密吧" to "什么时候": the answer to another question, never the time
+        elif plausible_name(re.sub(r"[\s，,。.！!]+", "", text)) or re.sub(r"[\s，,。.！!]+", "", text) in SURNAMES:
+            # "王" / "李先生" to "什么时候": a name, not a time
             out.failed, out.reason = req, "这里想问的是时间，比如“昨天晚上”“上个月”，记不清就说“不清楚”。"
         elif not is_gibberish(text) and len(text) <= 30 and re.search(r"[\u4e00-\u9fa5\d]", text):
             up["incident_time"] = re.sub(r"[。！!？?\s]+$", "", text)
@@ -623,6 +735,8 @@ def _answer_requested(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
         if merged.get("confidential") is not None:
             return
         answer = answer_confidential(text)
+        if answer is None and understood.fears_retaliation(text):
+            answer = True  # "我怕他报复我": keep it from them
         if answer is None and turn.intent in ("affirm", "deny"):
             answer = turn.intent == "affirm"
         if answer is None:
@@ -698,7 +812,16 @@ def _apply_correction(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
                 out.messages.append({"text": f"您说的新号码不对：{phone.error}。"})
             up["phone_use_caller"] = False
     elif target == "location":
-        if match.found:
+        house = HOUSE_NO_RE.fullmatch(residual(value_text or ""))
+        old = slots.get("location") or ""
+        if house and old and old not in (UNKNOWN, NO_LOCATION):
+            # "地址错了 是5栋402": the estate stays, the house number changes
+            base = HOUSE_NO_RE.sub("", old) if HOUSE_NO_RE.search(old) else old
+            up["location"] = base + house.group(0)
+            detail = slots.get("location_detail")
+            if detail and detail != UNKNOWN:
+                up["location_detail"] = (HOUSE_NO_RE.sub("", detail) if HOUSE_NO_RE.search(detail) else detail) + house.group(0)
+        elif match.found:
             text_loc = _clean_place_answer(value_text, match_address(value_text)) if value_text else None
             if text_loc and (len(text_loc) > 40 or not match_address(text_loc).found):
                 text_loc = None
@@ -725,7 +848,7 @@ def _apply_correction(turn: Turn, text: str, slots: dict[str, Any], out: Outcome
             out.corrected = False
     elif target == "description":
         if value_text and has_substance(value_text):
-            addition = clean_description(value_text)
+            addition = matter_text(value_text)
             if re.search(r"(补充|还有|另外|再加)", text) and slots.get("description"):
                 up["description"] = f"{slots['description']}；{addition}"
             else:

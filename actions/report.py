@@ -10,7 +10,11 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from bot.numbers import phone_for_speech
 from bot.parsing import COMPOUND_SURNAMES
@@ -199,7 +203,25 @@ def urgent_handling(ticket: Mapping[str, Any]) -> str:
             f"已经直接派给{lead.get('department') or '承办单位'}，紧急件不分白天晚上，要求{within}内（{format_clock(sign_due)}前）"
             "签收、马上安排人处理，"
         )
-    return "紧急件不分白天晚上，派单员会优先派给承办单位、要求尽快安排人处理，"
+    # No department chosen by the router: the ticket waits in the dispatchers' 待派单 queue (紧急 sorted
+    # first, api/office). Nobody dispatches outside the staff's hours (api/conversations/duty.py has
+    # no night roster), and the sign-in clock only starts once it is dispatched: say exactly that.
+    return (
+        "这件事还要派单员确定由哪个单位来办，紧急件在待派单里排在最前面：派单员在岗时马上派出，"
+        f"下班时间要等上班后第一时间派出，派出后承办单位要在{_sign_in_text('紧急')}内签收。等不了、有危险的话请直接拨打110。"
+        "承办单位"
+    )
+
+
+SLA_FILE = Path(__file__).resolve().parent.parent / "county" / "jianhu" / "sla.yml"
+
+
+@lru_cache(maxsize=4)
+def _sign_in_text(urgency: str) -> str:
+    """ "30分钟": the county's sign-in limit for an urgency (county/jianhu/sla.yml, as the API applies it)."""
+    hours = float(((yaml.safe_load(SLA_FILE.read_text(encoding="utf-8")) or {}).get("urgencies") or {})
+                  .get(urgency, {}).get("sign_in_hours", 0.5))
+    return f"{hours:g}小时" if hours >= 1 else f"{round(hours * 60)}分钟"
 
 
 def _hours_between(start: str | None, end: str | None) -> float | None:

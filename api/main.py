@@ -26,7 +26,7 @@ from api.callbacks.routes import router as callbacks_router
 from api.console.routes import pages as console_pages
 from api.console.routes import router as console_router
 from api.conversations import rasa_client
-from api.conversations.routes import reset_rate_limits, retry_pending_forever
+from api.conversations.routes import reset_rate_limits, start_hub, stop_hub
 from api.conversations.routes import router as conversations_router
 from api.conversations.routes import ws_router as chat_socket_router
 from api.conversations.voice_routes import router as voice_router
@@ -75,16 +75,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     scheduler = start_back_office()
     # The classifier trains from its TSV on first use (~2 s): do it now, off the request path.
     threading.Thread(target=get_classifier, name="classifier-warmup", daemon=True).start()
-    retry = asyncio.create_task(retry_pending_forever(settings.pending_retry_seconds))
+    hub = await start_hub()  # issue 15: waiting words, and with Redis the live relay across instances
     purge_every = retention_policy().purge_interval_hours
     purge = asyncio.create_task(purge_forever(purge_every)) if purge_every > 0 else None
     log.info("Minsheng API ready (env=%s, db=%s)", settings.env, settings.database_url.split("://")[0])
     yield
-    for task in (retry, purge):
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    if purge is not None:
+        purge.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await purge
+    await stop_hub(hub)
     await stop_back_office(scheduler)
 
 

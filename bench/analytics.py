@@ -3,9 +3,13 @@ dashboard's HTTP queries against a real uvicorn (p50/p95), the daily hotspot + w
 process's peak memory (VmHWM).
 
     .venv/bin/python bench/analytics.py [--pg-tickets 1000000] [--sqlite-tickets 100000] [--only pg|sqlite]
-        [--keep-db var/bench-analytics] [--seed-only]
---keep-db keeps the seeded databases in that directory and reuses them on the next run (seeding 1M
-tickets takes minutes); --seed-only stops after seeding.
+        [--keep-db var/bench-analytics] [--seed-only] [--rebuild-summary]
+--keep-db keeps the seeded databases in that directory and reuses them on the next run; --seed-only
+stops after seeding the tickets and building the 日汇总 from nothing (its time is kept in
+summary_backfill_{sqlite,postgresql}.json there). A run on kept databases keeps their 日汇总 (unless --rebuild-summary)
+and measures only: the daily job's share (31 changed days, the 预警 rules, the week's hotspots), the
+dashboard over HTTP and the API's memory — a few minutes, where seeding 1M tickets and the first
+summary build take a quarter of an hour on a loaded machine.
 Targets (issue 14): dashboard p95 < 300 ms, daily job < 60 s, API memory < 1 GB.
 """
 
@@ -85,9 +89,14 @@ def _seeded_counts(engine) -> dict[str, int] | None:
     return counts if counts["tickets"] else None
 
 
-def run(kind: str, url: str, tickets: int, work: Path, *, seed_only: bool = False) -> dict:
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run(kind: str, url: str, tickets: int, work: Path, *, seed_only: bool = False, keep: Path | None = None,
+        rebuild_summary: bool = False) -> dict:
     import httpx
-    from sqlalchemy import delete, insert
+    from sqlalchemy import delete, func, insert, select
 
     from api.analytics import daily, hotspots, warnings
     from api.analytics.models import DailyChange, DailyCounts, DailyState
@@ -111,19 +120,30 @@ def run(kind: str, url: str, tickets: int, work: Path, *, seed_only: bool = Fals
         seeded = {"tickets": len(history.tickets), "ticket_assignments": len(history.assignments),
                   "callback_jobs": len(history.jobs)}
         del history
+    backfill_file = (keep / f"summary_backfill_{kind}.json") if keep else None
+    with session_factory()() as s:
+        have_summary = s.scalar(select(func.count()).select_from(DailyState))
+        if rebuild_summary or not have_summary or backfill_file is None or not backfill_file.exists():
+            # 日汇总 from nothing: the scheduler's first run on a county's five years.
+            for table in (DailyCounts, DailyState, DailyChange):
+                s.execute(delete(table))
+            s.commit()
+            load_before, t0 = _load(), time.monotonic()
+            backfill = {**daily.refresh(db_session=s), "s": round(time.monotonic() - t0, 1), "load_before": load_before,
+                        "load_after": _load(), "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+            if backfill_file is not None:
+                backfill_file.write_text(json.dumps(backfill) + "\n")
+        else:
+            backfill = {**json.loads(backfill_file.read_text()), "kept_from_seeding": True}
     if seed_only:
-        return {"database": kind, "seeded": seeded, "generate_s": generated, "load_s": loaded}
+        return {"database": kind, "seeded": seeded, "generate_s": generated, "load_s": loaded,
+                "summary_backfill": backfill}
 
     now = datetime(END.year, END.month, END.day, 12, tzinfo=UTC)
+    load_job = _load()
     with session_factory()() as s:
-        # 日汇总 from nothing (a reused database keeps the last run's: start again), then the daily job's
-        # share after a day of 签收/办结/回访 touching the last 31 days' tickets (their days marked changed).
-        for table in (DailyCounts, DailyState, DailyChange):
-            s.execute(delete(table))
-        s.commit()
-        t0 = time.monotonic()
-        backfill = daily.refresh(db_session=s)
-        backfill_s = time.monotonic() - t0
+        # The daily job's share after a day of 签收/办结/回访 touching the last 31 days' tickets (their days
+        # marked changed); on a kept database the warnings exist already, so the rules only refresh them.
         today = datetime.now(UTC).astimezone(county_tz()).date()
         marked = utcnow()
         s.execute(insert(DailyChange), [{"day": today - timedelta(days=d), "changed_at": marked} for d in range(1, 32)])
@@ -144,6 +164,7 @@ def run(kind: str, url: str, tickets: int, work: Path, *, seed_only: bool = Fals
     api = Service(f"api-{kind}", [str(ROOT / ".venv/bin/uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
                   env, work)
     latencies: dict[str, list[float]] = {}
+    load_http = _load()
     try:
         base = f"http://127.0.0.1:{port}"
         api.wait_http(f"{base}/health", timeout=180)
@@ -173,6 +194,7 @@ def run(kind: str, url: str, tickets: int, work: Path, *, seed_only: bool = Fals
                 latencies.setdefault(name, []).append(time.perf_counter() - t0)
                 assert r.status_code == 200, r.text[:300]
         hot = []
+        load_hot = _load()
         for k in range(3):
             week_end = END - timedelta(days=30 * k)
             t0 = time.perf_counter()
@@ -192,7 +214,9 @@ def run(kind: str, url: str, tickets: int, work: Path, *, seed_only: bool = Fals
         "dashboard_ms": {"requests": len(every), "p50": _p(every, 0.5), "p95": _p(every, 0.95), "max": _p(every, 1.0),
                          "per_query_p95": {k: _p(v, 0.95) for k, v in latencies.items()}},
         "hotspots_week_http_ms": [round(x * 1000) for x in hot],
-        "summary_backfill": {**backfill, "s": round(backfill_s, 1)},
+        "summary_backfill": backfill,
+        "load_average": {"daily_job_start": load_job, "dashboard_start": load_http, "hotspots_start": load_hot,
+                         "end": _load()},
         "daily_job_s": {"summary_refresh_31_changed_days": round(job_summary, 1), "warning_rules": round(job_warn, 1),
                         "hotspots_last_7_days": round(job_hot, 1), "total": round(job_summary + job_warn + job_hot, 1)},
         "daily_job_refreshed": refreshed,
@@ -211,6 +235,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "analytics.json"))
     parser.add_argument("--keep-db", help="directory keeping the seeded databases between runs")
     parser.add_argument("--seed-only", action="store_true")
+    parser.add_argument("--rebuild-summary", action="store_true", help="build the kept databases' 日汇总 again")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="minsheng-bench-analytics-"))
     keep = Path(args.keep_db).resolve() if args.keep_db else None
@@ -220,7 +245,8 @@ def main() -> int:
     try:
         if args.only in (None, "sqlite"):
             db_file = (keep or work) / "bench.sqlite3"
-            results.append(run("sqlite", f"sqlite:///{db_file}", args.sqlite_tickets, work, seed_only=args.seed_only))
+            results.append(run("sqlite", f"sqlite:///{db_file}", args.sqlite_tickets, work, seed_only=args.seed_only,
+                               keep=keep, rebuild_summary=args.rebuild_summary))
             print(json.dumps(results[-1], ensure_ascii=False), flush=True)
         if args.only in (None, "pg"):
             # Its own dir: postgres must own it.
@@ -228,7 +254,8 @@ def main() -> int:
             pg_root.mkdir(exist_ok=True)
             url, stop = _pg_server(pg_root)
             try:
-                results.append(run("postgresql", url, args.pg_tickets, work, seed_only=args.seed_only))
+                results.append(run("postgresql", url, args.pg_tickets, work, seed_only=args.seed_only, keep=keep,
+                                   rebuild_summary=args.rebuild_summary))
                 print(json.dumps(results[-1], ensure_ascii=False), flush=True)
             finally:
                 stop()
@@ -239,6 +266,7 @@ def main() -> int:
     if args.seed_only:
         return 0
     out = {"benchmark": "analytics", "machine": f"{os.cpu_count()} cores", "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+           "command": " ".join(["MINSHENG_ENV=" + os.environ.get("MINSHENG_ENV", ""), ".venv/bin/python", *sys.argv]),
            "history_end": END.isoformat(), "results": results}
     Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     print(json.dumps(out, ensure_ascii=False))

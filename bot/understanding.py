@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from bot.numbers import find_phone_candidates, normalize_digits
-from bot.parsing import extract_anonymous, extract_name, extract_time
+from bot.parsing import extract_anonymous, extract_name, extract_time, has_substance, is_gibberish
 
 # Kinds of turn that are not an answer to the question asked.
 LEAVING = "leaving"
@@ -25,6 +25,7 @@ QUESTION = "question"
 VENTING = "venting"
 UNCLEAR_NO = "unclear_no"  # a bare "不用了" at the read-back: no change needed, or no ticket wanted?
 NEW_MATTER = "new_matter"
+DETAIL = "detail"  # more about the matter, said to a question about something else ("天天晚上还在打桩" to 怎么称呼)
 ANSWER = "answer"
 
 _PUNCT = r"[\s，,。.！!？?～~、…：:；;“”\"'（）()]"
@@ -198,8 +199,8 @@ def time_answer(text: str, *, asked: bool) -> str | None:
         return extract_time(text)
     for clause in re.split(r"[，,。！!；;\n]|\s+", text or ""):
         when = extract_time(clause)
-        if not when:
-            continue
+        if not when or _RECURRENCE_ONLY_RE.fullmatch(when):
+            continue  # "油烟天天往窗户里灌": how often, not since when — the time is still asked
         if _PART_OF_DAY_RE.sub("", when):
             return when  # a day, a clock time, a span or a recurrence
         at = clause.find(when)
@@ -268,7 +269,145 @@ def classify(text: str, *, requested_slot: str | None) -> Understanding:
     if requested_slot not in (None, "description", "correction_request") and _QUESTION_RE.search(bare) and len(bare) <= 24:
         # "为什么要留电话" / "要多久啊" asked back; "路灯坏了谁管啊" is still the matter when it was asked.
         return Understanding(QUESTION, parts)
+    if requested_slot == "confidential" and fears_retaliation(text):
+        return Understanding(ANSWER, parts)  # "我怕他报复我": keep it from them
+    if requested_slot in _DETAIL_SLOTS and not answers_something and is_matter_detail(text):
+        # "天天晚上十一二点还在打桩" to "怎么称呼您": kept with the matter, the name asked again
+        return Understanding(DETAIL, parts)
     return Understanding(ANSWER, parts)
+
+
+# Questions whose answer is short and closed: a longer turn about the matter said to them is a detail.
+_DETAIL_SLOTS = ("citizen_name", "phone", "phone_use_caller", "confidential", "incident_time")
+_NOT_DETAIL_RE = re.compile(
+    r"(保密|匿名|号码|电话|手机|名字|姓名|称呼|我姓|我叫|^还是|刚才(?:那个|留的|说的)|(?:那个|这个|同一个)号|一样的?$"
+    r"|[吗呢嘛][？?]?$|[？?]$)"
+)
+# A short question ("你们几点下班") is asked back; "…过年怎么办" at the end of a long turn is part of the matter.
+_SHORT_QUESTION_RE = re.compile(r"(几点|几号|什么时候|怎么|哪里|哪儿|谁|多久|多少)")
+
+
+def is_matter_detail(text: str) -> bool:
+    """ "不是打架啊 就是在那吆喝" / "我不是要投诉物业 是要你们来把井盖补上": words about the matter
+    itself (a fact, what is wanted), not an answer to a closed question and not about the citizen."""
+    bare = _bare(text)
+    if len(re.findall(r"[\u4e00-\u9fa5]", bare)) < 6 or find_phone_candidates(text) or _NOT_DETAIL_RE.search(bare):
+        return False
+    if extract_anonymous(text) or extract_name(text):
+        return False
+    if len(bare) <= 12 and _SHORT_QUESTION_RE.search(bare):
+        return False
+    return has_substance(text) and not is_gibberish(text)
+
+
+# A bare habit or part of the day ("天天", "每天晚上", "老是") inside a sentence about the matter
+# says how often, not since when: to "什么时候发生的" an operator still asks "从什么时候开始的".
+_BARE_RECURRENCE_RE = re.compile(
+    r"(?:天天|每天|每晚|经常|老是|总是|一直|整天|成天|长期|时不时|动不动)?(?:早上|上午|中午|下午|晚上|夜里|夜间|凌晨|半夜|傍晚|白天)?"
+)
+
+
+_TIME_FILLER_RE = re.compile(
+    r"(?:哎呀|哎|唉|嗯|啊|呀|吧|呢|哦|就是|就|是|大概|好像|差不多|应该|可能|估计|反正|开始的?|的时候|左右|那会儿?|那时候|发生的"
+    r"|我也|我|记不清|记不太清|不记得|不太清楚|不清楚|忘了|具体|的|了|也|有|吧)"
+)
+
+
+def time_detail(text: str, when: str) -> bool:
+    """Does the turn say more than the time ("就是天天在那吆喝 吵得人想死"), or only the time and
+    hedges ("哎呀就前几天开始的吧 我也记不清了")?"""
+    rest = _bare(text).replace(_bare(when), "", 1) if when else _bare(text)
+    rest = _TIME_FILLER_RE.sub("", rest)
+    return len(re.findall(r"[\u4e00-\u9fa5]", rest)) >= 4 and not _NOT_DETAIL_RE.search(rest)
+
+
+_FEAR_RE = re.compile(r"(怕|担心|害怕).{0,6}(报复|知道是我|找我麻烦|找上门|打击|穿小鞋|记恨)")
+
+
+def fears_retaliation(text: str) -> bool:
+    """ "我怕他报复我" to "需要保密吗": yes, keep it from them."""
+    return bool(_FEAR_RE.search(_bare(text)))
+
+
+_PROBLEM_RE = re.compile(
+    r"(吵|噪音|施工|打桩|装修|吆喝|喇叭|坏了|坏掉|堵了|堵死|漏水|渗水|臭|油烟|扰民|不管|没人管|乱收费|拖欠|欠薪|停水|停电|乱停|乱扔|乱倒"
+    r"|冒烟|污染|偷|骗|打人|骂人|欺负|天天|每天|一直|老是|总是)"
+)
+_PLACE_WORD_RE = re.compile(
+    r"(村|镇|街道|路|街|巷|小区|社区|花园|家园|新村|门口|旁边|对面|后面|前面|楼|栋|号|院|厂|店|学校|医院|市场|超市|公园|广场|桥|河"
+    r"|附近|这边|那边|那里|这里|家里|家|单位|公司|工地|食堂)"
+)
+
+
+def not_a_place(words: str) -> bool:
+    """ "天天晚上十一二点还在打桩" / "从九月份开始就没发" said to "在什么地方": the trouble or the time
+    again, with no place word in it."""
+    bare = _bare(words)
+    if len(bare) < 5 or _PLACE_WORD_RE.search(bare):
+        return False
+    return bool(_PROBLEM_RE.search(bare) or extract_time(bare) or _CN_DATE_RE.search(bare))
+
+
+# "九月份" / "十月三号": dates in Chinese numerals (bot/parsing.py's time words read digits)
+_CN_DATE_RE = re.compile(r"[一二三四五六七八九十]{1,3}月(?:份|初|底|中旬)?|[一二三四五六七八九十]{1,3}(?:号|日)(?![楼栋院室])")
+
+
+_RECURRENCE_ONLY_RE = re.compile(r"(?:天天|每天|每晚|经常|老是|总是|一直|整天|成天|长期|时不时|动不动)")
+
+
+def is_bare_recurrence(when: str) -> bool:
+    return bool(when) and bool(_BARE_RECURRENCE_RE.fullmatch(_bare(when)))
+
+
+def detail_words(text: str, *, without: str = "") -> str:
+    """The words of a detail to add to the matter: lead-in politeness dropped, the time clause
+    (`without`) taken out when it was its own answer."""
+    t = text
+    if without and without in t:
+        t = t.replace(without, " ", 1)
+    t = re.sub(r"^[\s，,。！!]*(?:哦|噢|嗯|啊|唉|哎|对了|还有)*[\s，,。！!]*", "", t)
+    return drop_lead_ins(t).strip(" ，,。")
+
+
+# What people say before the matter that is not the matter: "你们管不管啊", "有没有人管", "我跟你说".
+_LEAD_IN_RE = re.compile(
+    r"^(?:[\s，,。！!？?～~、…]*(?:喂+|你好+|您好+|哎+|唉+|嗯+|那个|(?:喂+)?(?:听得到|听得见|能听到|听到|听见)(?:吗|没|了吗)|就是|是这样的?|这样的|我跟(?:你|你们|您)(?:说|讲)(?:啊|哈|一下)?"
+    r"|(?:你们|政府)?(?:到底)?(?:管不管|还管不管|有没有人管|有人管没人管|有人管吗|能不能管管|管一管|管管)(?:啊|呀|了|吧|呢|吗)?"
+    r"|你们(?:给)?评评理|(?:我)?(?:实在)?(?:受不了了|忍不了了|没办法了)(?:啊|呀)?|(?:我)?(?:真是)?气死我了"
+    r"|是12345吗|是不是12345|(?:我)?(?:也)?不知道(?:该)?找谁(?:了)?"
+    r"|(?:麻烦|请)?(?:你们)?(?:快点|快一点|赶紧|赶快)(?:啊|吧|的)?|帮帮(?:忙|我|我们)(?:吧|啊)?|求求(?:你|你们|您)(?:了)?|同志)[\s，,。！!？?～~、…]*)+"
+)
+
+
+def drop_lead_ins(text: str) -> str:
+    """ "你们管不管啊 我家楼下那个工地…" -> "我家楼下那个工地…" (the matter only, for the 工单)."""
+    t = text or ""
+    rest = _LEAD_IN_RE.sub("", t, count=1)
+    return rest if len(re.findall(r"[\u4e00-\u9fa5]", rest)) >= 4 else t
+
+
+_UNSURE_OPENER_RE = re.compile(
+    r"(是12345吗|是不是12345|是12345热线吗|是政府热线吗|是热线吗|打对了吗|不知道(?:该|应该|要)?(?:找谁|找哪里|找哪个部门|打哪个电话|问谁)"
+    r"|不晓得(?:该)?找谁|找谁(?:才)?(?:管|有用)|该找哪个部门)"
+)
+
+
+_OPENER_FILLER_RE = re.compile(
+    r"(喂+|你好|您好|请问|那个|我也|我|也|就|这个|打过来了?|打电话(?:过来)?|打(?:这个|你们)?电话|问问|问一下|试试|了|啊|呀|吧|呢|吗|哦|嗯|的|是|有个事|有点事|想|找你们)"
+)
+
+
+def is_unsure_opener(text: str) -> bool:
+    """ "喂 是12345吗 我也不知道该找谁": not sure the call is in the right place; the matter is to come."""
+    return bool(_UNSURE_OPENER_RE.search(_bare(text)))
+
+
+def opener_only(text: str) -> bool:
+    """An unsure opener with no matter in it yet ("我也不晓得找谁 就打过来了")."""
+    if not is_unsure_opener(text):
+        return False
+    rest = _OPENER_FILLER_RE.sub("", _UNSURE_OPENER_RE.sub("", _bare(text)))
+    return len(re.findall(r"[\u4e00-\u9fa5]", rest)) < 4
 
 
 _MATTER_QUESTION_RE = re.compile(r"(材料|手续|流程|怎么办理|怎么办|需要什么|要准备|要带|能不能上|能不能办|可以办|去哪|哪里办|找哪个部门|怎么申请)")

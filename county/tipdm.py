@@ -57,17 +57,26 @@ def texts(source: str) -> dict[str, str]:
 
 
 def labelled(*, split: str | None = None, path: Path | None = None) -> list[LabelledMessage]:
-    """The hand-labelled sample (labels.tsv), optionally one split ("train" or "test")."""
+    """The hand-labelled sample (labels.tsv), optionally one split ("train" or "test").
+
+    The train split leaves out the rows whose text is also in the test split (two such duplicates).
+    """
     path = path or DATA / "labels.tsv"
     if not path.exists():
         return []
     out = []
-    for r in _read(path):
+    rows = _read(path)
+    # The board and the reply export share some messages under two ids; a train row whose text is also
+    # a test message would leak the test split into training, so training never sees it.
+    test_texts = {texts(r["source"])[r["id"]] for r in rows if r["split"] == "test"} if split == "train" else set()
+    for r in rows:
         if split and r["split"] != split:
             continue
+        text = texts(r["source"])[r["id"]]
+        if text in test_texts:
+            continue
         partners = frozenset(p for p in (r.get("partners") or "").split(",") if p)
-        out.append(LabelledMessage(r["id"], r["source"], r["split"], texts(r["source"])[r["id"]], r["level1"],
-                                   r["demand_type"], partners))
+        out.append(LabelledMessage(r["id"], r["source"], r["split"], text, r["level1"], r["demand_type"], partners))
     return out
 
 

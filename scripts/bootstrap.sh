@@ -4,7 +4,7 @@
 # Re-running is cheap: each step is skipped when already done for the same requirements.
 source "$(dirname "$0")/lib.sh"
 
-DEBIAN_PACKAGES=(baresip kamailio kamailio-tls-modules espeak-ng sox curl chromium fonts-wqy-microhei postgresql libsndfile1)
+DEBIAN_PACKAGES=(baresip kamailio kamailio-tls-modules sip-tester espeak-ng sox curl chromium fonts-wqy-microhei postgresql libsndfile1 redis-server)
 
 install_debian_packages() {
   command -v dpkg >/dev/null || { say "not a Debian system: install ${DEBIAN_PACKAGES[*]} yourself"; return; }
@@ -19,7 +19,7 @@ install_debian_packages() {
   $sudo apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}" >/dev/null
   # The services are started by the tests and scripts themselves, on their own ports.
-  for svc in kamailio postgresql; do
+  for svc in kamailio postgresql redis-server; do
     $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
   done
 }

@@ -47,6 +47,18 @@ start() {  # start NAME COMMAND...
   say "$name started (pid $!, log var/log/$name.log)"
 }
 
+# Redis only when configured (MINSHENG_REDIS_URL=redis://127.0.0.1:6379/0, for several API
+# instances): started here unless one already answers on that port. Nothing is persisted.
+if [ -n "${MINSHENG_REDIS_URL:-}" ]; then
+  redis_port="$(python3 -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1]).port or 6379)' "$MINSHENG_REDIS_URL")"
+  if redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
+    say "Redis already answers on $redis_port"
+  else
+    start redis redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no
+    for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+fi
+
 start actions .venv-rasa/bin/python -m actions.server --interface "$BIND" --port "$ACTIONS_PORT" --actions actions
 start rasa .venv-rasa/bin/rasa run --enable-api --interface "$BIND" --port "$RASA_PORT" \
   --auth-token "$MINSHENG_RASA_TOKEN" --model models/current.tar.gz \

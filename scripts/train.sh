@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Trains the Rasa model when config.yml, domain.yml, data/, bot/ or the county gazetteer changed
+# Trains the Rasa model when config.yml, domain.yml, data/, bot/, the county gazetteer or the labelled real
+# messages (datasets/tipdm2020: the demand-type model learns them) changed
 # since the last model (fingerprint in models/current.fingerprint). FORCE=1 retrains anyway.
 source "$(dirname "$0")/lib.sh"
 
 fingerprint() {
-  { cat config.yml domain.yml; find data bot county/jianhu -type f \( -name '*.yml' -o -name '*.py' -o -name '*.txt' \) -print0 | sort -z | xargs -0 cat; } | sha256sum | cut -c1-32
+  { cat config.yml domain.yml datasets/tipdm2020/labels.tsv datasets/tipdm2020/messages.tsv; find data bot county/jianhu -type f \( -name '*.yml' -o -name '*.py' -o -name '*.txt' \) -print0 | sort -z | xargs -0 cat; } | sha256sum | cut -c1-32
 }
 
 mkdir -p models

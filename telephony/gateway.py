@@ -33,7 +33,12 @@ CLOSE_FOR = {"completed": None, "no_input": "no_input", "one_way_audio": "one_wa
              "handoff": None, "hub_error": None, "max_duration": "completed",
              "transferred": None, "bridged": None, "transfer_failed": None,
              "callback": None,  # a callback request waits for staff with its conversation
-             "overflow": "completed", "overflow_callback": None}
+             "overflow": "completed", "overflow_callback": None,
+             # the line itself went (RFC 4028 session timer): not the caller's choice, so not caller_hangup
+             "session_expired": "line_dropped", "session_refresh_failed": "line_dropped"}
+# Why the SIP layer ended a call on its own (Call.end_reason) → the gateway's end reason; any other
+# end of the call from the far side is the caller hanging up.
+LINE_ENDS = {"session expired": "session_expired", "session refresh failed": "session_refresh_failed"}
 
 
 @dataclasses.dataclass
@@ -319,7 +324,7 @@ class CallSession:
             elif state.end_reason in done:
                 reason = state.end_reason.result()
             elif hung_up in done:
-                reason = "caller_hangup"
+                reason = LINE_ENDS.get(call.end_reason, "caller_hangup")
                 self.pipeline.feed(Hangup())
             else:
                 reason = "max_duration"

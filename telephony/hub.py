@@ -13,7 +13,7 @@ import httpx
 
 log = logging.getLogger(__name__)
 
-CLOSE_REASONS = ("caller_hangup", "completed", "no_input", "one_way_audio")
+CLOSE_REASONS = ("caller_hangup", "completed", "no_input", "one_way_audio", "line_dropped")
 
 
 class HubError(RuntimeError):

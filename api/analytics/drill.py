@@ -118,7 +118,12 @@ def drill(*, db_session: Session, period: Period, principal: Principal | None, d
     if ticket_nos:
         conds.append(Ticket.ticket_no.in_(ticket_nos[:1000]))
     total = db_session.scalar(select(func.count(Ticket.id)).where(*conds)) or 0
-    rows = db_session.scalars(select(Ticket).where(*conds).order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    # The listed columns only, not Ticket objects (the drill-down is a dashboard query: no ORM identity work).
+    rows = db_session.execute(select(Ticket.ticket_no, Ticket.created_at, Ticket.channel, Ticket.demand_type,
+                                     Ticket.category_level1, Ticket.category_level2, Ticket.category_level3,
+                                     Ticket.location_town, Ticket.lead_department, Ticket.status, Ticket.overdue,
+                                     Ticket.enterprise, Ticket.description)
+                              .where(*conds).order_by(Ticket.created_at.desc(), Ticket.id.desc())
                               .limit(limit).offset(offset)).all()
     names = dict(db_session.execute(select(Department.id, Department.short)).all())
     tz = county_tz()

@@ -10,31 +10,47 @@
    two-state Kleinberg burst automaton (batched form: r_t topic demands among d_t demands a day).
    A topic is a burst when the automaton sits in the raised state on days of the period; importance
    is its burst weight, then its size. The same topic a year earlier (往年同期) is counted too.
+
+At county scale (a week against its 56-day baseline is some 35,000 demands) one computation takes
+seconds and a few hundred MB of short-lived arrays, so find_hotspots runs it in one worker thread per
+process (one computation at a time however many read the page, its arrays in one malloc arena) and
+keeps results per data version. (At 1M tickets the API can still reach 1.4 GB over three new weeks:
+not yet explained, see bench/results/analytics.json.)
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 import re
-from collections import Counter
+import threading
+import time
+from collections import Counter, OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+import jieba
 import numpy as np
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from api.analytics.counting import ticket_filters
-from api.analytics.periods import Period, local_day
+from api.analytics.periods import Period, county_tz, local_day
 from api.auth.deps import Principal
+from api.core.settings import get_settings
 from api.org.models import Department
 from api.org.profile import org_profile
-from api.tickets.access import mask_text, strip_numbers
+from api.tickets.access import mask_text, strip_numbers, visibility_clause
 from api.tickets.models import Ticket, TicketStatus
+
+jieba.setLogLevel(60)
 
 NEAR = 0.30  # same place: this similar is the same matter
 FAR = 0.50  # different or unknown places: only near-identical wording joins
@@ -43,6 +59,9 @@ BASELINE_DAYS = 56
 BURST_S = 2.0  # Kleinberg: the raised state's rate is s × the base rate
 BURST_GAMMA = 1.0  # cost of moving up, × ln(days)
 MAX_CHARS = 400  # long board messages: the first part says what they are about
+TITLE_TEXTS = 300  # a topic's name is read from this many of its demands (evenly spread), not all thousands
+CACHE_SIZE = 32
+CACHE_SECONDS = 1800  # department names and the village list are not in the data version: re-read now and then
 
 _TOKEN_STOP = set(  # noqa: SIM905 — one readable block of words
     ["我们", "你们", "他们", "她们", "这个", "那个", "这里", "那里", "问题", "反映", "希望", "请问", "有关", "部门", "领导", "没有", "现在", "已经", "一直", "目前", "情况", "进行", "相关", "是否", "可以", "能够", "什么", "怎么", "为什么", "因为", "所以", "但是", "而且", "如果", "还是", "就是", "不是", "一个", "非常", "严重", "市民", "群众", "居民", "政府", "解决", "处理", "回复", "尽快", "给予", "您好", "你好", "谢谢", "今天", "昨天", "时间", "多次", "要求", "以及", "等等", "其中", "由于", "对于", "关于", "这样", "这些", "那些", "自己", "大家", "很多", "一些", "一下", "还有", "不能", "不要", "需要", "影响", "导致", "造成", "存在", "出现", "发生", "经常", "每天", "晚上", "白天", "早上", "附近", "周边", "地方", "门口", "这边", "那边", "县里", "镇上", "村里", "小区", "社区", "街道", "我家", "家里", "老百姓", "12345", "年月日", "今年", "去年", "明年", "时候", "之后", "以后", "以前", "之前", "目前", "最近", "近期", "期间", "现象", "方面", "工作", "有人", "别人", "相关部门", "有关部门", "有没有", "怎么办", "麻烦", "帮忙", "一定", "已经", "仍然", "还是", "根本", "完全", "特别", "真的", "实在", "可能", "应该", "必须", "不得", "能否", "请求", "建议", "投诉", "举报", "咨询", "求助", "表扬", "谢谢您"]
@@ -50,7 +69,7 @@ _TOKEN_STOP = set(  # noqa: SIM905 — one readable block of words
 _BOARD_PLACE = re.compile(r"(?:[A-Z]\d{0,2}(?:市|区|县|镇|乡|街道|村|社区)){1,3}")
 
 
-@dataclass
+@dataclass(slots=True)
 class Doc:
     id: int
     ticket_no: str
@@ -70,8 +89,6 @@ def _villages(folder: str) -> dict[str, tuple[str, str]]:
 
 def place_of(*, grid: str | None, town: str | None, text: str) -> str | None:
     """Village/community (from the grid) with its town, else the town, else a board place (A市A3区)."""
-    from api.core.settings import get_settings
-
     villages = _villages(str(get_settings().county_profile_dir))
     if grid and grid in villages:
         town_name, village = villages[grid]
@@ -93,8 +110,9 @@ def load_docs(*, db_session: Session, period: Period, principal: Principal | Non
         .where(*ticket_filters(period=period, principal=principal),
                Ticket.status.notin_([TicketStatus.withdrawn, TicketStatus.merged]))
         .order_by(Ticket.created_at, Ticket.id)
-    ).all()
-    return [Doc(id=r.id, ticket_no=r.ticket_no, day=local_day(r.created_at), text=_clean(r.description),
+    )
+    tz = county_tz()
+    return [Doc(id=r.id, ticket_no=r.ticket_no, day=r.created_at.astimezone(tz).date(), text=_clean(r.description),
                 place=place_of(grid=r.grid, town=r.location_town, text=r.description or ""), town=r.location_town,
                 level1=r.category_level1, level3=r.category_level3, department=r.lead_department) for r in rows]
 
@@ -110,20 +128,24 @@ def cluster(docs: list[Doc], matrix, *, min_size: int) -> list[list[int]]:
     if n < min_size:
         return []
     places = np.array([hash(d.place) if d.place else -1 - i for i, d in enumerate(docs)])
-    rows, cols = [], []
-    chunk = 1000
+    # Components grown chunk by chunk, each chunk's edges joined to a star per component found so far:
+    # holding every edge at once (a week of look-alike demands is up to n² of them) took 700 MB.
+    labels = np.arange(n, dtype=np.int32)
+    chunk = 250
     for begin in range(0, n, chunk):
         sims = (matrix[begin:begin + chunk] @ matrix.T).toarray()
         same = places[begin:begin + chunk, None] == places[None, :]
-        edges = (sims >= FAR) | ((sims >= NEAR) & same)
-        r, c = np.nonzero(edges)
-        rows.append(r + begin)
-        cols.append(c)
-    from scipy.sparse import coo_matrix
-
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    graph = coo_matrix((np.ones(len(r), dtype=np.int8), (r, c)), shape=(n, n)).tocsr()
-    count, labels = connected_components(graph, directed=False)
+        edges = csr_matrix((sims >= FAR) | ((sims >= NEAR) & same)).tocoo()
+        del sims, same
+        rows = np.concatenate([edges.row.astype(np.int32) + begin, np.arange(n, dtype=np.int32)])
+        cols = np.concatenate([edges.col.astype(np.int32), labels])
+        del edges
+        graph = csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+        del rows, cols
+        _, component = connected_components(graph, directed=False)
+        first = np.full(component.max() + 1, n, dtype=np.int32)
+        np.minimum.at(first, component, np.arange(n, dtype=np.int32))
+        labels = first[component]
     members: dict[int, list[int]] = {}
     for i, label in enumerate(labels):
         members.setdefault(int(label), []).append(i)
@@ -179,9 +201,9 @@ def kleinberg(r: list[int], d: list[int], *, s: float = BURST_S, gamma: float = 
 
 
 def _title_terms(texts: list[str], places: list[str | None], limit: int = 3) -> list[str]:
-    import jieba
-
-    jieba.setLogLevel(60)
+    if len(texts) > TITLE_TEXTS:  # the shares of words hold in an even sample; segmenting 2,000 texts took seconds
+        step = len(texts) / TITLE_TEXTS
+        texts = [texts[int(i * step)] for i in range(TITLE_TEXTS)]
     place_words = {p for p in places if p}
     df: Counter[str] = Counter()
     for text in texts:
@@ -223,22 +245,96 @@ def headline(text: str) -> str:
     return ""
 
 
+def _headline_of(doc: Doc, dominant: str | None) -> str:
+    """A member's headline as the topic's name; its own village is dropped when the topic spans many places
+    (a county-wide 楼上装修噪音 was named "姜庄村楼上装修噪音太大影响休息")."""
+    text = doc.text
+    if doc.place and not dominant:
+        text = text.replace(_innermost(doc.place), "", 1)
+    return headline(text)
+
+
 def _similar_count(matrix, centroid: np.ndarray, docs: list[Doc], place: str | None) -> list[int]:
     """Indices of docs (another window) about the same topic: similar to the centroid, same place rule."""
     if matrix.shape[0] == 0:
         return []
     sims = matrix @ centroid
-    return [i for i, s in enumerate(sims) if s >= FAR or (s >= NEAR and place and docs[i].place == place)]
+    near = sims >= FAR
+    if place:
+        near |= (sims >= NEAR) & np.array([d.place == place for d in docs])
+    return np.flatnonzero(near).tolist()
 
 
 def _days(period: Period) -> list[date]:
     return [period.start + timedelta(days=i) for i in range(period.days)]
 
 
+_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotspots")
+_cache: OrderedDict[tuple, tuple[float, list[dict[str, Any]]]] = OrderedDict()
+_cache_lock = threading.Lock()
+_libc_path = ctypes.util.find_library("c")
+_libc = ctypes.CDLL(_libc_path) if _libc_path else None
+
+
+def _give_back_memory() -> None:
+    """glibc keeps freed arrays in its heap; malloc_trim returns them to the system (absent elsewhere)."""
+    trim = getattr(_libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+def _data_version(db_session: Session, periods: list[Period]) -> tuple:
+    """What the result depends on in the tickets: rows (count, newest id) and edits (latest updated_at) of the
+    days read. Every ORM write of a ticket moves its updated_at."""
+    spans = [p.bounds() for p in periods]
+    row = db_session.execute(
+        select(func.count(Ticket.id), func.max(Ticket.id), func.max(Ticket.updated_at))
+        .where(or_(*[(Ticket.created_at >= start) & (Ticket.created_at < end) for start, end in spans]))
+    ).one()
+    return tuple(row)
+
+
 def find_hotspots(*, db_session: Session, period: Period, principal: Principal | None = None, min_count: int = 3,
                   limit: int = 30, baseline_days: int = BASELINE_DAYS, last_year: bool = True,
                   samples: int = 3) -> list[dict[str, Any]]:
-    """Topics of the period, most important first (bursts by weight, then size)."""
+    """Topics of the period, most important first (bursts by weight, then size).
+
+    Computed in the one hotspot thread; a reader who sees every ticket gets the result kept for the same
+    question and data version (a restricted reader's depends on assignments too: computed each time)."""
+    def work() -> list[dict[str, Any]]:
+        try:
+            return _compute(db_session=db_session, period=period, principal=principal, min_count=min_count,
+                            baseline_days=baseline_days, last_year=last_year, samples=samples)
+        finally:
+            _give_back_memory()
+
+    def run() -> list[dict[str, Any]]:
+        if threading.current_thread().name.startswith("hotspots"):
+            return work()
+        return _worker.submit(work).result()
+
+    if principal is not None and visibility_clause(principal) is not None:
+        return run()[:limit]
+    read = [Period(period.start - timedelta(days=baseline_days), period.end)]
+    if last_year:
+        read.append(period.years_back(1))
+    key = (str(db_session.get_bind().url), period, min_count, baseline_days, last_year, samples,
+           _data_version(db_session, read))
+    with _cache_lock:
+        kept = _cache.get(key)
+        if kept is not None and time.monotonic() - kept[0] < CACHE_SECONDS:
+            _cache.move_to_end(key)
+            return kept[1][:limit]
+    found = run()
+    with _cache_lock:
+        _cache[key] = (time.monotonic(), found)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return found[:limit]
+
+
+def _compute(*, db_session: Session, period: Period, principal: Principal | None, min_count: int,
+             baseline_days: int, last_year: bool, samples: int) -> list[dict[str, Any]]:
     docs = load_docs(db_session=db_session, period=period, principal=principal)
     if len(docs) < min_count:
         return []
@@ -248,12 +344,12 @@ def find_hotspots(*, db_session: Session, period: Period, principal: Principal |
     year_docs = load_docs(db_session=db_session, period=year_period, principal=principal) if last_year else []
     vectorizer = _vectorizer()
     try:
-        vectorizer.fit([d.text for d in docs] + [d.text for d in base_docs])
+        # One pass over period + baseline (fit, then transform, read every text twice): the same matrix.
+        both = vectorizer.fit_transform([d.text for d in docs] + [d.text for d in base_docs])
     except ValueError:  # nothing repeats at all: no topic
         return []
-    # Transformed apart, not fit_transform: one matrix of period + baseline at once doubled the API's peak memory.
-    matrix = vectorizer.transform([d.text for d in docs])
-    base_matrix = vectorizer.transform([d.text for d in base_docs]) if base_docs else matrix[:0]
+    matrix, base_matrix = both[:len(docs)], both[len(docs):]
+    del both
     year_matrix = vectorizer.transform([d.text for d in year_docs]) if year_docs else matrix[:0]
     all_days = _days(base_period) + _days(period)
     per_day = Counter(d.day for d in base_docs) + Counter(d.day for d in docs)
@@ -280,7 +376,7 @@ def find_hotspots(*, db_session: Session, period: Period, principal: Principal |
         order = np.argsort(-closeness)[:samples]
         terms = _title_terms([m.text for m in members], [m.place for m in members])
         # Named after its most typical demand (closest to the centroid), in the place when one dominates.
-        about = next((h for h in (headline(members[i].text) for i in order) if h), "") or "、".join(terms)
+        about = next((h for h in (_headline_of(members[i], dominant) for i in order) if h), "") or "、".join(terms)
         prefix = dominant if dominant and _innermost(dominant) not in about else ""
         dept = Counter(m.department for m in members if m.department).most_common(1)
         level = Counter((m.level1, m.level3) for m in members if m.level1).most_common(1)
@@ -307,7 +403,7 @@ def find_hotspots(*, db_session: Session, period: Period, principal: Principal |
                          "text": (mask_text(members[i].text) or "")[:160]} for i in order],
         })
     out.sort(key=lambda h: (not h["burst"], -h["burst_weight"], -h["count"], h["title"]))
-    return out[:limit]
+    return out
 
 
 def topic_matches(*, db_session: Session, period: Period, terms: list[str], place: str | None = None,

@@ -77,7 +77,8 @@ def _rate(numerator: int, denominator: int) -> float | None:
 
 
 def _names(db_session: Session) -> dict[str, str]:
-    return {d.id: d.short or d.name for d in db_session.scalars(select(Department))}
+    # Columns, not Department objects: building 60-odd ORM objects was a quarter of a summary request.
+    return {i: short or name for i, short, name in db_session.execute(select(Department.id, Department.short, Department.name))}
 
 
 def _label(dim: str, key: tuple, names: dict[str, str]) -> tuple[str, str]:

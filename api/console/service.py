@@ -147,7 +147,7 @@ async def announce(conversation_id: str) -> None:
 
 def draft(conversation: Conversation) -> dict[str, Any]:
     """The ticket as the bot understood it so far: live from Rasa, or the snapshot kept at closing."""
-    tracker = rasa_client.tracker(conversation.id)
+    tracker = rasa_client.blocking(rasa_client.tracker, conversation.id)
     slots = (tracker or {}).get("slots") or (conversation.draft or {}).get("slots") or {}
     draft = {field: slots.get(slot) for slot, field in DRAFT_FIELDS.items() if slots.get(slot) not in (None, "", "不清楚")}
     if draft.get("citizen_name") == "匿名":  # how the bot's form records an anonymous citizen

@@ -77,7 +77,8 @@ def hand_back(*, db_session: Session, conversation_id: str, agent: str) -> tuple
     db_session.commit()
     # Rasa kept the tracker (slots, active form) while the agent talked: ask it to carry on.
     try:
-        replies = rasa_client.trigger_intent(sender=conversation_id, intent="EXTERNAL_resume_after_agent")
+        replies = rasa_client.blocking(rasa_client.trigger_intent, sender=conversation_id,
+                                       intent="EXTERNAL_resume_after_agent")
     except rasa_client.RasaUnavailable:
         replies = []
     for reply in replies:

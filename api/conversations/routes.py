@@ -1,16 +1,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect, status
-from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from api.console import service as console
-from api.conversations import duty, service
+from api.conversations import duty, rasa_client, service
 from api.conversations.access import CHAT_ERRORS, TrustedDep
 from api.conversations.live import CONSOLE, live, message_json
 from api.conversations.models import Channel, Role
@@ -24,6 +22,7 @@ from api.conversations.schemas import (
     Reply,
     SessionOut,
 )
+from api.core import redis_store
 from api.core.db import SessionDep, in_session, session_factory, utcnow
 from api.core.http import client_address
 from api.core.limits import RateLimit
@@ -59,9 +58,7 @@ def create_conversation(request: Request, db_session: SessionDep, credentials: B
 
 
 async def _receive(conversation_id: str, message_in: MessageIn, trusted: bool) -> ChatResponse:
-    conversation, new = await in_session(
-        service.receive, conversation_id=conversation_id, message_in=message_in, trusted=trusted
-    )
+    conversation, new = await service.receive(conversation_id=conversation_id, message_in=message_in, trusted=trusted)
     mode, handoff = conversation.mode, conversation.handoff_requested
     await live.publish_messages(conversation_id, new, mode)
     await console.announce(conversation_id)
@@ -180,8 +177,10 @@ async def chat_socket(socket: WebSocket, conversation_id: str) -> None:
                 await socket.send_json({"type": "ack", "client_message_id": message_in.client_message_id,
                                         "mode": response.mode})
             except HTTPException as exc:
-                await socket.send_json({"type": "error", "detail": exc.detail,
-                                        "client_message_id": message_in.client_message_id})
+                error = {"type": "error", "detail": exc.detail, "client_message_id": message_in.client_message_id}
+                if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:  # busy: the page resends it shortly
+                    error["retry_after"] = int((exc.headers or {}).get("Retry-After", "3"))
+                await socket.send_json(error)
     except WebSocketDisconnect:
         pass
     finally:
@@ -189,14 +188,29 @@ async def chat_socket(socket: WebSocket, conversation_id: str) -> None:
 
 
 async def retry_pending_forever(interval: float) -> None:
-    """Background task: citizen words stored while Rasa was down are forwarded once it is back."""
+    """Background task: citizen words stored while Rasa was down or busy are forwarded once it can take them."""
     while True:
         await asyncio.sleep(interval)
-        with contextlib.suppress(Exception):
-            def work():
-                with session_factory()() as db_session:
-                    new = service.retry_pending(db_session=db_session)
-                    return [(m.conversation_id, m.conversation.mode, m) for m in new]
+        try:
+            for conversation, messages in await service.retry_pending():
+                await live.publish_messages(conversation.id, messages, conversation.mode)
+                await console.announce(conversation.id)
+        except Exception:  # noqa: BLE001  (a database or Redis hiccup: the next round tries again)
+            log.exception("retrying waiting messages failed")
 
-            for conversation_id, mode, message in await run_in_threadpool(work):
-                await live.publish_messages(conversation_id, [message], mode)
+
+async def start_hub() -> list[asyncio.Task]:
+    """At app start: the retry of waiting words, and with Redis the live relay and the console count."""
+    tasks = [asyncio.create_task(retry_pending_forever(get_settings().pending_retry_seconds))]
+    if redis_store.configured():
+        tasks += [asyncio.create_task(live.relay_forever()), asyncio.create_task(live.count_consoles_forever())]
+    return tasks
+
+
+async def stop_hub(tasks: list[asyncio.Task]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await rasa_client.aclose()
+    if redis_store.configured():
+        await redis_store.aclose()

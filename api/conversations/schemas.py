@@ -70,7 +70,7 @@ class HandoffIn(BaseModel):
 
 
 class CloseIn(BaseModel):
-    reason: Literal["caller_hangup", "completed", "no_input", "one_way_audio", "citizen_left"] = "completed"
+    reason: Literal["caller_hangup", "completed", "no_input", "one_way_audio", "line_dropped", "citizen_left"] = "completed"
 
 
 class CallbackRequestIn(BaseModel):

@@ -6,24 +6,24 @@ push the returned messages to connected clients.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
-import threading
-from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from fastapi import HTTPException, status
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.conversations import rasa_client
+from api.conversations import ordering, rasa_client
 from api.conversations.models import CallbackRequest, Channel, Conversation, ConversationEvent, Message, Mode, Role
 from api.conversations.schemas import CONVERSATION_ID, MessageIn
-from api.core.db import utcnow
+from api.core.db import in_session, utcnow
 from api.core.settings import get_settings
 from api.core.text import clean_text, has_words
 from api.routing import risk_judgement
@@ -35,10 +35,6 @@ RASA_DOWN_REPLY = (
 )
 CLOSED_REPLY = "这次对话已经结束了。如果还有其他问题，请刷新页面开始新的对话，或者拨打12345热线。"
 AGENT_MODE_ACK = ""  # In agent mode the citizen's words go to the agent; no bot reply.
-
-# Ordering: one conversation's messages are handled one at a time, in arrival order.
-_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
-
 
 def check_conversation_id(conversation_id: str) -> None:
     if not CONVERSATION_ID.fullmatch(conversation_id):
@@ -123,10 +119,39 @@ def _text_for_rasa(conversation: Conversation, text: str, payload: str | None) -
     return text.lstrip("/") or text
 
 
-def receive(
-    *, db_session: Session, conversation_id: str, message_in: MessageIn, trusted: bool
+@dataclass
+class Outgoing:
+    """A citizen message on its way to Rasa."""
+
+    citizen_id: int
+    conversation_id: str
+    text: str
+    metadata: dict[str, Any]
+    sent_before: bool  # forwarded_at was already set: Rasa may have it, ask before sending
+
+
+@dataclass
+class Step:
+    """The database part of a turn: what was stored, and which citizen messages go to Rasa (in order)."""
+
+    conversation: Conversation | None
+    messages: list[Message]
+    waiting: list[int] = field(default_factory=list)  # earlier words still waiting, oldest first
+    fresh: Outgoing | None = None  # the new message, already marked forwarded in _take
+
+
+TURN_BUSY_DETAIL = "请稍等，现在咨询的人比较多，您上一句话还在处理中，请稍后再发送一次。"
+BUSY_REPLY = "请稍等，现在咨询的人比较多，您的话已经记下了，我马上回复您。"
+
+
+async def receive(
+    *, conversation_id: str, message_in: MessageIn, trusted: bool
 ) -> tuple[Conversation, list[Message]]:
-    """Store a citizen message; return it with the new messages (bot replies) it leads to."""
+    """Store a citizen message; return it with the new messages (bot replies) it leads to.
+
+    A turn holds only this conversation's ordering lock while Rasa thinks: the database work runs in
+    short thread-pool steps before and after, and the Rasa call waits on a pooled socket.
+    """
     check_conversation_id(conversation_id)
     settings = get_settings()
     if message_in.channel == Channel.voice and not trusted:
@@ -137,53 +162,127 @@ def receive(
             422,
             detail=f"消息太长了（{len(text)}字），一次最多{settings.max_message_chars}字，请分几次发送。",
         )
-    with _locks[conversation_id]:
-        conversation = _get_or_create(
-            db_session=db_session, conversation_id=conversation_id, message_in=message_in, trusted=trusted
-        )
-        if message_in.client_message_id:
-            duplicate = db_session.scalar(
-                select(Message).where(
-                    Message.conversation_id == conversation_id,
-                    Message.client_message_id == message_in.client_message_id,
-                )
-            )
-            if duplicate is not None:  # a resend after a network drop: answer with what followed it
-                if duplicate.pending and duplicate.forwarded_at is not None and conversation.mode == Mode.bot:
-                    # The first try reached Rasa but its answer was not stored: recover it, never re-send.
-                    new = _forward(db_session, conversation, duplicate,
-                                   _text_for_rasa(conversation, duplicate.text, duplicate.payload))
-                    db_session.commit()
-                    return conversation, new
-                return conversation, _messages_after(db_session, conversation_id, duplicate.id)
+    try:
+        async with ordering.turn(conversation_id):
+            step = await in_session(_take, conversation_id=conversation_id, message_in=message_in, trusted=trusted,
+                                    text=text)
+            conversation, new, _ = await _forward_in_order(step, notify=True)
+    except ordering.TurnBusy as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=TURN_BUSY_DETAIL,
+                            headers={"Retry-After": "3"}) from exc
+    return conversation or step.conversation, [*step.messages, *new]
 
-        shown = text
-        if message_in.payload:
-            offered = {b["payload"]: b["title"] for b in _last_buttons(db_session, conversation_id)}
-            shown = text or offered.get(message_in.payload, "")
-        citizen = add_message(
-            db_session,
-            conversation,
-            Role.citizen,
-            shown,
-            payload=message_in.payload,
-            client_message_id=message_in.client_message_id,
+
+async def _forward_in_order(step: Step, *, notify: bool) -> tuple[Conversation | None, list[Message], bool]:
+    """Earlier waiting words first, then the new message; stop at the first Rasa cannot take.
+
+    Returns the conversation as last stored, the new messages, and whether all were answered."""
+    conversation, new = step.conversation, []
+    pending = [*step.waiting, *([step.fresh] if step.fresh is not None else [])]
+    for item in pending:
+        outgoing = item if isinstance(item, Outgoing) else await in_session(_outgoing, citizen_id=item)
+        if outgoing is None:  # answered meanwhile, or the conversation left bot mode
+            continue
+        answered, stored = await _forward(outgoing, notify=notify)
+        if stored is not None:
+            conversation, messages = stored
+            new.extend(messages)
+        if not answered:
+            return conversation, new, False
+    return conversation, new, True
+
+
+Stored = tuple[Conversation, list[Message]]
+
+
+async def _forward(outgoing: Outgoing, *, notify: bool) -> tuple[bool, Stored | None]:
+    """Send one citizen message to Rasa at most once: a message sent before is looked up in the tracker.
+
+    Returns whether it is answered (False: still waiting) and what was stored."""
+    key = f"{outgoing.conversation_id}:{outgoing.citizen_id}"  # = turn_key(citizen)
+    if outgoing.sent_before:
+        # Sent before (a timeout, or the commit after Rasa answered failed): ask Rasa what it did with it.
+        try:
+            recovered = await rasa_client.recover_turn(sender=outgoing.conversation_id, message_key=key)
+        except rasa_client.RasaUnavailable:
+            return False, await _waiting(outgoing, RASA_DOWN_REPLY if notify else None, unsent=False)
+        if recovered is not None:
+            return True, await in_session(_store_turn, citizen_id=outgoing.citizen_id, turn=recovered)
+        await in_session(_mark_forwarded, citizen_id=outgoing.citizen_id)  # Rasa never got it: send it now
+    try:
+        turn = await rasa_client.send(sender=outgoing.conversation_id, message=outgoing.text,
+                                      metadata={**outgoing.metadata, "message_key": key})
+    except rasa_client.RasaBusy:  # never sent: the background retry forwards it in a moment
+        return False, await _waiting(outgoing, BUSY_REPLY if notify else None, unsent=True)
+    except rasa_client.RasaNotReached:  # certainly not delivered: a retry may send it
+        return False, await _waiting(outgoing, RASA_DOWN_REPLY if notify else None, unsent=True)
+    except rasa_client.RasaUnavailable:  # maybe delivered: a retry asks Rasa first
+        return False, await _waiting(outgoing, RASA_DOWN_REPLY if notify else None, unsent=False)
+    return True, await in_session(_store_turn, citizen_id=outgoing.citizen_id, turn=turn)
+
+
+def _take(*, db_session: Session, conversation_id: str, message_in: MessageIn, trusted: bool, text: str) -> Step:
+    conversation = _get_or_create(
+        db_session=db_session, conversation_id=conversation_id, message_in=message_in, trusted=trusted
+    )
+    if message_in.client_message_id:
+        duplicate = db_session.scalar(
+            select(Message).where(
+                Message.conversation_id == conversation_id,
+                Message.client_message_id == message_in.client_message_id,
+            )
         )
-        _note_risk(db_session, conversation, text)
-        new: list[Message] = []
-        if conversation.mode == Mode.closed:
-            new.append(add_message(db_session, conversation, Role.system, CLOSED_REPLY))
-        elif conversation.mode == Mode.agent:
-            pass  # relayed to the agent console by the caller; Rasa is not called
-        elif not message_in.payload and not has_words(text):
-            new.append(add_message(db_session, conversation, Role.bot, NO_WORDS_PROMPT))
-        elif (followup := _hooked_answer(db_session, conversation, message_in.payload, text)) is not None:
-            new.extend(followup)
+        if duplicate is not None:  # a resend after a network drop: answer with what followed it
+            if duplicate.pending and conversation.mode == Mode.bot:
+                # Not answered yet (Rasa down or busy, or its answer was not stored): forward it now with
+                # any earlier words still waiting; one sent before is looked up in Rasa, never re-sent.
+                return Step(conversation, [], _waiting_ids(db_session, conversation_id, up_to=duplicate.id))
+            return Step(conversation, _messages_after(db_session, conversation_id, duplicate.id))
+
+    shown = text
+    if message_in.payload:
+        offered = {b["payload"]: b["title"] for b in _last_buttons(db_session, conversation_id)}
+        shown = text or offered.get(message_in.payload, "")
+    citizen = add_message(
+        db_session,
+        conversation,
+        Role.citizen,
+        shown,
+        payload=message_in.payload,
+        client_message_id=message_in.client_message_id,
+    )
+    _note_risk(db_session, conversation, text)
+    new: list[Message] = []
+    step = Step(conversation, [citizen])
+    if conversation.mode == Mode.closed:
+        new.append(add_message(db_session, conversation, Role.system, CLOSED_REPLY))
+    elif conversation.mode == Mode.agent:
+        pass  # relayed to the agent console by the caller; Rasa is not called
+    elif not message_in.payload and not has_words(text):
+        new.append(add_message(db_session, conversation, Role.bot, NO_WORDS_PROMPT))
+    elif (followup := _hooked_answer(db_session, conversation, message_in.payload, text)) is not None:
+        new.extend(followup)
+    else:
+        step.waiting = _waiting_ids(db_session, conversation_id)
+        citizen.pending = True
+        db_session.flush()
+        if step.waiting:
+            step.waiting.append(citizen.id)  # behind the earlier words, marked when its turn comes
         else:
-            # _forward commits the citizen's words first: they are safe whatever happens next.
-            new.extend(_forward(db_session, conversation, citizen, _text_for_rasa(conversation, text, message_in.payload)))
-        db_session.commit()
-        return conversation, [citizen, *new]
+            # The mark is durable (committed with the words) before Rasa sees the message.
+            citizen.forwarded_at = utcnow()
+            step.fresh = _outgoing_of(conversation, citizen, sent_before=False)
+    db_session.commit()
+    step.messages.extend(new)
+    return step
+
+
+def _waiting_ids(db_session: Session, conversation_id: str, up_to: int | None = None) -> list[int]:
+    """Citizen messages of this conversation still waiting for Rasa, oldest first (a short list)."""
+    query = select(Message.id).where(Message.conversation_id == conversation_id, Message.pending.is_(True))
+    if up_to is not None:
+        query = query.where(Message.id <= up_to)
+    return list(db_session.scalars(query.order_by(Message.id)))
 
 
 def turn_key(citizen: Message) -> str:
@@ -191,36 +290,50 @@ def turn_key(citizen: Message) -> str:
     return f"{citizen.conversation_id}:{citizen.id}"
 
 
-def _forward(db_session: Session, conversation: Conversation, citizen: Message, text: str) -> list[Message]:
-    """Send a citizen message to Rasa at most once: a message already sent is looked up in Rasa's tracker."""
-    key = turn_key(citizen)
-    if citizen.forwarded_at is not None:
-        # Sent before (a timeout, or the commit after Rasa answered failed): ask Rasa what it did with it.
-        try:
-            recovered = rasa_client.recover_turn(sender=conversation.id, message_key=key)
-        except rasa_client.RasaUnavailable:
-            citizen.pending = True
-            return [add_message(db_session, conversation, Role.system, RASA_DOWN_REPLY)]
-        if recovered is not None:
-            return _store_turn(db_session, conversation, citizen, recovered.replies, recovered.intent,
-                               recovered.confidence)
-    # The mark is durable before Rasa sees the message; no write transaction is held while custom
-    # actions call back into this API.
-    citizen.pending = True
-    citizen.forwarded_at = utcnow()
+def _outgoing_of(conversation: Conversation, citizen: Message, *, sent_before: bool) -> Outgoing:
+    return Outgoing(citizen.id, conversation.id, _text_for_rasa(conversation, citizen.text, citizen.payload),
+                    _metadata(conversation), sent_before=sent_before)
+
+
+def _outgoing(*, db_session: Session, citizen_id: int) -> Outgoing | None:
+    """A waiting message about to be (re)sent: marked forwarded first, unless it was sent before."""
+    citizen = db_session.get(Message, citizen_id)
+    if citizen is None or not citizen.pending:
+        return None
+    conversation = citizen.conversation
+    if conversation.mode != Mode.bot:
+        citizen.pending = False
+        db_session.commit()
+        return None
+    sent_before = citizen.forwarded_at is not None
+    if not sent_before:
+        citizen.forwarded_at = utcnow()
+        db_session.commit()
+    return _outgoing_of(conversation, citizen, sent_before=sent_before)
+
+
+def _mark_forwarded(*, db_session: Session, citizen_id: int) -> None:
+    citizen = db_session.get(Message, citizen_id)
+    if citizen is not None:
+        citizen.forwarded_at = utcnow()
+        db_session.commit()
+
+
+async def _waiting(outgoing: Outgoing, notice: str | None, *, unsent: bool) -> Stored | None:
+    return await in_session(_note_waiting, citizen_id=outgoing.citizen_id, notice=notice, unsent=unsent)
+
+
+def _note_waiting(*, db_session: Session, citizen_id: int, notice: str | None, unsent: bool) -> Stored | None:
+    """Rasa did not answer: the words stay pending (with a notice to the citizen the first time)."""
+    citizen = db_session.get(Message, citizen_id)
+    if citizen is None:
+        return None
+    conversation = citizen.conversation
+    if unsent:
+        citizen.forwarded_at = None  # certainly not delivered: a retry sends it without asking first
+    out = [add_message(db_session, conversation, Role.system, notice)] if notice else []
     db_session.commit()
-    try:
-        replies = rasa_client.send(sender=conversation.id, message=text,
-                                   metadata={**_metadata(conversation), "message_key": key})
-    except rasa_client.RasaNotReached:
-        citizen.forwarded_at = None  # certainly not delivered: a retry may send it
-        return [add_message(db_session, conversation, Role.system, RASA_DOWN_REPLY)]
-    except rasa_client.RasaUnavailable:  # maybe delivered: a retry asks Rasa first
-        return [add_message(db_session, conversation, Role.system, RASA_DOWN_REPLY)]
-    tracker = rasa_client.tracker(conversation.id)
-    intent, confidence = rasa_client.latest_parse(tracker)
-    _keep_understanding(conversation, tracker)
-    return _store_turn(db_session, conversation, citizen, replies, intent, confidence)
+    return conversation, out
 
 
 # What the console's queue shows for a chat before any ticket exists (place, matter); the full
@@ -228,8 +341,7 @@ def _forward(db_session: Session, conversation: Conversation, citizen: Message, 
 QUEUE_SLOTS = ("location", "description", "demand_type")
 
 
-def _keep_understanding(conversation: Conversation, tracker: dict | None) -> None:
-    slots = (tracker or {}).get("slots") or {}
+def _keep_understanding(conversation: Conversation, slots: dict[str, Any]) -> None:
     kept = {k: slots[k] for k in QUEUE_SLOTS if slots.get(k) not in (None, "", [], "不清楚")}
     if kept:
         draft = dict(conversation.draft or {})
@@ -237,19 +349,20 @@ def _keep_understanding(conversation: Conversation, tracker: dict | None) -> Non
         conversation.draft = draft
 
 
-def _store_turn(
-    db_session: Session, conversation: Conversation, citizen: Message, replies: list[rasa_client.BotReply],
-    intent: str | None, confidence: float | None,
-) -> list[Message]:
+def _store_turn(*, db_session: Session, citizen_id: int, turn: rasa_client.Turn) -> Stored:
+    citizen = db_session.get(Message, citizen_id)
+    assert citizen is not None
+    conversation = citizen.conversation
     citizen.pending = False
-    citizen.intent, citizen.confidence = intent, confidence
-    conversation.last_intent = intent or conversation.last_intent
-    _note_confidence(db_session, conversation, confidence)
-    out = [add_message(db_session, conversation, Role.bot, r.text, buttons=r.buttons or None) for r in replies]
-    offered = [b["payload"] for r in replies for b in r.buttons]
-    if replies:
-        conversation.offered_payloads = offered
-    return out
+    citizen.intent, citizen.confidence = turn.intent, turn.confidence
+    conversation.last_intent = turn.intent or conversation.last_intent
+    _note_confidence(db_session, conversation, turn.confidence)
+    _keep_understanding(conversation, turn.slots)
+    out = [add_message(db_session, conversation, Role.bot, r.text, buttons=r.buttons or None) for r in turn.replies]
+    if turn.replies:
+        conversation.offered_payloads = [b["payload"] for r in turn.replies for b in r.buttons]
+    db_session.commit()
+    return conversation, out
 
 
 # A higher domain that holds its own dialogue in a chat (the 回访 follow-up, api.callbacks.chat)
@@ -326,35 +439,42 @@ def _messages_after(db_session: Session, conversation_id: str, message_id: int) 
     )
 
 
-def retry_pending(*, db_session: Session) -> list[Message]:
-    """Forward citizen messages that were stored while Rasa was down, oldest first."""
-    new: list[Message] = []
-    # Only messages older than one Rasa timeout: younger ones may still be in flight in a request.
+async def retry_pending(*, limit: int = 50) -> list[Stored]:
+    """Forward citizen words stored while Rasa was down or busy: up to `limit` conversations side by
+    side (the in-flight limit towards Rasa still applies), each in its own order.
+
+    A message never sent goes at once; one that was sent but not answered waits one Rasa time-out
+    first, since Rasa records a turn only when it has finished it (asking earlier would re-send)."""
+
+    async def one(conversation_id: str) -> Stored | None:
+        try:
+            async with ordering.turn(conversation_id, wait=0.2):
+                waiting = await in_session(_waiting_ids_of, conversation_id=conversation_id)
+                conversation, new, _ = await _forward_in_order(Step(None, [], waiting), notify=False)
+        except ordering.TurnBusy:  # a citizen's turn is running there; it forwards the waiting words itself
+            return None
+        return (conversation, new) if conversation is not None and new else None
+
+    conversation_ids = await in_session(_conversations_waiting, limit=limit)
+    results = await asyncio.gather(*(one(c) for c in conversation_ids))
+    return [r for r in results if r is not None]
+
+
+def _conversations_waiting(*, db_session: Session, limit: int) -> list[str]:
     settled = utcnow() - timedelta(seconds=get_settings().rasa_timeout_seconds + 5)
-    pending = list(
-        db_session.scalars(
-            select(Message).where(Message.pending.is_(True), Message.created_at < settled).order_by(Message.id)
-        )
+    ready = or_(Message.forwarded_at.is_(None), Message.created_at < settled)
+    rows = db_session.execute(
+        select(Message.conversation_id, func.min(Message.id).label("first"))
+        .where(Message.pending.is_(True), ready)
+        .group_by(Message.conversation_id)
+        .order_by("first")
+        .limit(limit)
     )
-    for citizen in pending:
-        conversation = citizen.conversation
-        with _locks[conversation.id]:
-            db_session.refresh(citizen)
-            db_session.refresh(conversation)
-            if not citizen.pending:
-                continue
-            if conversation.mode != Mode.bot:
-                citizen.pending = False
-                continue
-            produced = _forward(
-                db_session, conversation, citizen, _text_for_rasa(conversation, citizen.text, citizen.payload)
-            )
-            if citizen.pending:  # still down: drop the repeated notice, keep order, try later
-                db_session.rollback()
-                break
-            db_session.commit()
-            new.extend(produced)
-    return new
+    return [row.conversation_id for row in rows]
+
+
+def _waiting_ids_of(*, db_session: Session, conversation_id: str) -> list[int]:
+    return _waiting_ids(db_session, conversation_id)
 
 
 def request_handoff(*, db_session: Session, conversation_id: str, reason: str, note: str) -> Conversation:
@@ -385,7 +505,7 @@ def close(*, db_session: Session, conversation_id: str, reason: str) -> Conversa
     """Close a conversation, keeping what the bot understood so far as a draft report for staff."""
     conversation = get_or_404(db_session=db_session, conversation_id=conversation_id)
     if conversation.mode != Mode.closed:
-        tracker = rasa_client.tracker(conversation_id)
+        tracker = rasa_client.blocking(rasa_client.tracker, conversation_id)
         slots = {k: v for k, v in ((tracker or {}).get("slots") or {}).items() if v not in (None, [], "")}
         citizen_words = [m.text for m in conversation.messages if m.role == Role.citizen and m.text]
         slots = slots or (conversation.draft or {}).get("slots") or {}  # Rasa unreachable: what the turns kept

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.console import service as console
-from api.conversations import duty, voice_service
+from api.conversations import duty, ordering, service, voice_service
 from api.conversations.live import CONSOLE, live
 from api.conversations.voice_service import VoiceEventIn
 from api.core.db import SessionDep, in_session, utcnow
@@ -18,9 +18,11 @@ router = APIRouter(prefix="/api/v1/conversations", tags=["voice"])
 async def voice_event(conversation_id: str, body: VoiceEventIn, _: ServiceDep) -> dict:
     """What happened on the line outside the caller's turns; answers with the conversation's state
     so the gateway learns of a takeover without waiting for the caller to speak."""
-    conversation, message = await in_session(
-        voice_service.record_event, conversation_id=conversation_id, event=body
-    )
+    service.check_conversation_id(conversation_id)
+    async with ordering.turn(conversation_id):
+        conversation, message = await in_session(
+            voice_service.record_event, conversation_id=conversation_id, event=body
+        )
     if message is not None:
         await live.publish_messages(conversation_id, [message], conversation.mode)
     await console.announce(conversation_id)

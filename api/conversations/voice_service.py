@@ -52,29 +52,29 @@ def _transcript_line(event: VoiceEventIn) -> tuple[Role, str]:
 
 def record_event(*, db_session: Session, conversation_id: str, event: VoiceEventIn) -> tuple[Conversation, Message | None]:
     """Store one line event (creating the voice conversation if this is the first); returns the
-    conversation and the transcript line it added (None for a repeated event)."""
+    conversation and the transcript line it added (None for a repeated event). The caller holds the
+    conversation's ordering lock (ordering.turn)."""
     service.check_conversation_id(conversation_id)
     key = EVENT_PREFIX + event.event_id
-    with service._locks[conversation_id]:
-        conversation = service._get_or_create(
-            db_session=db_session, conversation_id=conversation_id, trusted=True,
-            message_in=MessageIn(channel="voice", caller_number=event.caller_number),
-        )
-        repeated = db_session.scalar(
-            select(Message.id).where(Message.conversation_id == conversation_id, Message.client_message_id == key)
-        )
-        if repeated is not None:
-            return conversation, None
-        if event.caller_number and not conversation.caller_number:
-            conversation.caller_number = event.caller_number
-        role, text = _transcript_line(event)
-        message = service.add_message(db_session, conversation, role, text, client_message_id=key)
-        if event.kind == "silent_caller" and conversation.mode == Mode.bot and not conversation.handoff_requested:
-            conversation.handoff_requested = True
-            conversation.handoff_reason = "silent_caller"
-            db_session.add(ConversationEvent(conversation_id=conversation_id, action="handoff_request",
-                                             actor="voice_gateway", note=SILENT_CALLER_NOTE))
-        db_session.commit()
+    conversation = service._get_or_create(
+        db_session=db_session, conversation_id=conversation_id, trusted=True,
+        message_in=MessageIn(channel="voice", caller_number=event.caller_number),
+    )
+    repeated = db_session.scalar(
+        select(Message.id).where(Message.conversation_id == conversation_id, Message.client_message_id == key)
+    )
+    if repeated is not None:
+        return conversation, None
+    if event.caller_number and not conversation.caller_number:
+        conversation.caller_number = event.caller_number
+    role, text = _transcript_line(event)
+    message = service.add_message(db_session, conversation, role, text, client_message_id=key)
+    if event.kind == "silent_caller" and conversation.mode == Mode.bot and not conversation.handoff_requested:
+        conversation.handoff_requested = True
+        conversation.handoff_reason = "silent_caller"
+        db_session.add(ConversationEvent(conversation_id=conversation_id, action="handoff_request",
+                                         actor="voice_gateway", note=SILENT_CALLER_NOTE))
+    db_session.commit()
     if event.kind == "callback" and conversation.caller_number:
         service.request_callback(db_session=db_session, conversation_id=conversation_id,
                                  phone=conversation.caller_number, preferred_time=None,

@@ -14,17 +14,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.core.settings import get_settings
 
-# No inline script or style anywhere: every page loads its JS and CSS from /static.
+# No inline script or style anywhere, and nothing from another host: every page, /docs (Swagger UI,
+# vendored under core/static/vendor) included, loads its JS and CSS from /static.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-# The API reference page loads Swagger UI from its CDN (scripts and styles from files, none inline).
-DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' https://cdn.jsdelivr.net").replace(
-    "style-src 'self'", "style-src 'self' https://cdn.jsdelivr.net").replace(
-    "img-src 'self' data:", "img-src 'self' data: https://fastapi.tiangolo.com")
-CSP_BY_PATH = {"/docs": DOCS_CSP}
 BASE_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
@@ -59,7 +55,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        extra = [(b"content-security-policy", CSP_BY_PATH.get(path, CSP).encode()), *BASE_HEADERS]
+        extra = [(b"content-security-policy", CSP.encode()), *BASE_HEADERS]
         hsts = get_settings().hsts_seconds
         if hsts > 0 and _is_tls(scope):
             extra.append((b"strict-transport-security", f"max-age={hsts}; includeSubDomains".encode()))

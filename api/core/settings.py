@@ -116,6 +116,21 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: float = 15.0
     pending_retry_seconds: float = 5.0
 
+    # ---- issue 15: several instances (Redis, Rasa replicas, the hub's pool) — flat fields ----
+    # Redis (unset: one API instance, in-process locks and live fan-out, as before).
+    redis_url: str = ""
+    redis_lock_seconds: float = 30.0  # a turn's ordering lock expires after this (a crashed holder)
+    redis_channel_prefix: str = "minsheng"
+    # Rasa replicas sharing one tracker and lock store; empty = rasa_url alone.
+    rasa_urls: str = ""
+    rasa_down_seconds: float = 10.0  # a replica that refused a connection is skipped this long
+    # Back-pressure: turns in flight to Rasa from one API process, and how long a turn waits for a
+    # slot before the citizen is told to wait a moment (the turn is kept and forwarded soon after).
+    rasa_max_in_flight: int = 16
+    rasa_queue_seconds: float = 8.0
+    rasa_connect_timeout_seconds: float = 2.0
+    # ---- end issue 15 ----
+
     # Machine-to-machine token for the action server and the voice gateway.
     service_token: str = DEV_SERVICE_TOKEN
     secret_key: str = DEV_SECRET_KEY
@@ -172,6 +187,10 @@ class Settings(BaseSettings):
         if len(self.secret_key) < 32:
             raise ValueError("MINSHENG_SECRET_KEY must be at least 32 characters")
         return self
+
+    @property
+    def rasa_replicas(self) -> list[str]:
+        return [u.strip().rstrip("/") for u in self.rasa_urls.split(",") if u.strip()] or [self.rasa_url.rstrip("/")]
 
     @property
     def is_sqlite(self) -> bool:

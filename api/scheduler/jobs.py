@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from api.analytics.job import run_daily_if_due
 from api.core.db import session_factory, utcnow
 from api.org.profile import org_profile
+from api.scheduler.leader import lead
 from api.tickets import deadlines, flows
 from api.tickets.models import (
     WORKING_STATUSES,
@@ -107,6 +108,14 @@ def _check_ticket(*, db_session: Session, ticket: Ticket, now: datetime, warn: t
 
 async def scheduler_loop(interval_seconds: float) -> None:
     while True:
+        try:
+            leading = await lead(job="scheduler", lease_seconds=interval_seconds * 3)
+        except Exception:  # noqa: BLE001 — Redis unreachable: skip this round rather than run twice
+            log.warning("scheduler: leader lease unavailable, skipping this run")
+            leading = False
+        if not leading:
+            await asyncio.sleep(interval_seconds)
+            continue
         try:
             counts = await asyncio.to_thread(run_due_jobs)
             if any(counts.values()):

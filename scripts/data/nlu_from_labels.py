@@ -1,4 +1,9 @@
-"""Write data/nlu/demand_real_*.yml: the hand-labelled real TRAIN messages as demand-type examples.
+"""Write the hand-labelled real TRAIN messages as demand-type examples, in Rasa's NLU format, for reading.
+
+The demand-type component (bot/components_demand.py) reads the same rows from datasets/tipdm2020 inside
+`rasa train`, in the same styles (bot/demand_text.py), so they are NOT put into data/nlu: DIET would then
+train on them too, and its training did not finish in 51 minutes on the shared machine. This script shows
+what the linear model learns (default out: var/nlu_real/).
 
 Labelled by the citizen's main ask (docs/labelling.md §二), in the three styles the hotline receives:
 - demand_real_board.yml — written online messages as the board shows them ("标题。正文", long, several
@@ -7,24 +12,22 @@ Labelled by the citizen's main ask (docs/labelling.md §二), in the three style
 - demand_real_chat.yml — typed chat: the title alone when it states the ask (a citizen's first line).
 Only the TRAIN split: the test split is never trained on.
 
-    .venv/bin/python scripts/data/nlu_from_labels.py
+    .venv/bin/python scripts/data/nlu_from_labels.py [--out var/nlu_real]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bot.demand_text import ask_text, spoken  # noqa: E402
+from bot.demand_text import asr_style, board_style, chat_style  # noqa: E402
 from county.tipdm import labelled  # noqa: E402
 
-OUT = ROOT / "data" / "nlu"
-ASR_CHARS = 80
-# titles like "咨询" or "投诉" alone carry no ask; a chat opening says what happened
-MIN_TITLE_CHARS = 8
+OUT = ROOT / "var" / "nlu_real"
 
 
 def _safe(text: str) -> str:
@@ -32,23 +35,11 @@ def _safe(text: str) -> str:
     return text.translate(str.maketrans({"[": "【", "]": "】", "{": "（", "}": "）"}))
 
 
-def example(text: str) -> str:
-    return _safe(ask_text(text))
+STYLES = {"board": lambda t: _safe(board_style(t)), "asr": lambda t: _safe(asr_style(t)),
+          "chat": lambda t: _safe(chat_style(t))}
 
 
-def asr_example(text: str) -> str:
-    return _safe(spoken(ask_text(text))[:ASR_CHARS])
-
-
-def chat_example(text: str) -> str:
-    title = text.split("。", 1)[0] if "。" in text[:80] else ""
-    return _safe(ask_text(title)) if len(title) >= MIN_TITLE_CHARS else ""
-
-
-STYLES = {"board": example, "asr": asr_example, "chat": chat_example}
-
-
-def write(style: str, rows: list, seen: set[str]) -> dict[str, int]:
+def write(style: str, rows: list, seen: set[str], out: Path) -> dict[str, int]:
     by_type: dict[str, list[str]] = {}
     for r in rows:
         t = STYLES[style](r.text)
@@ -61,15 +52,19 @@ def write(style: str, rows: list, seen: set[str]) -> dict[str, int]:
     for intent in sorted(by_type):
         lines += [f"- intent: {intent}", "  examples: |"]
         lines += [f"    - {t}" for t in by_type[intent]]
-    (OUT / f"demand_real_{style}.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out / f"demand_real_{style}.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return {k: len(v) for k, v in by_type.items()}
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", type=Path, default=OUT)
+    out = ap.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
     rows = labelled(split="train")
     seen: set[str] = set()
     for style in STYLES:
-        print(f"data/nlu/demand_real_{style}.yml: {write(style, rows, seen)}")
+        print(f"{out}/demand_real_{style}.yml: {write(style, rows, seen, out)}")
 
 
 if __name__ == "__main__":

@@ -118,6 +118,7 @@ class Call:
     refreshes_received: int = 0
     local_sdp: bytes = b""  # our current session description (a refresh re-offers it unchanged)
     peer_allow: str = ""
+    ack_body: bytes = b""  # SDP in the caller's ACK: the answer when its INVITE had no offer
     _timer_task: asyncio.Task[object] | None = None
     _ack: SipMessage | None = None
     _ack_addr: Peer | None = None
@@ -211,6 +212,7 @@ class SipUA(asyncio.DatagramProtocol):
         self._streams: dict[Peer, StreamConnection] = {}
         self._connecting: dict[Peer, asyncio.Future[StreamConnection]] = {}
         self._servers: list[asyncio.Server] = []
+        self.streams_accepted = 0  # TCP/TLS connections peers opened to our listeners
         self._client_ssl: ssl.SSLContext | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -264,6 +266,7 @@ class SipUA(asyncio.DatagramProtocol):
             self._client_ssl = client_context(ca=s.tls_ca, verify=s.tls_verify, cert=s.tls_cert, key=s.tls_key)
 
     def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, transport: str) -> None:
+        self.streams_accepted += 1
         host, port = writer.get_extra_info("peername")[:2]
         conn = StreamConnection(Peer(host, int(port), transport), reader, writer)
         self._streams[conn.peer] = conn
@@ -325,7 +328,11 @@ class SipUA(asyncio.DatagramProtocol):
         # Over a stream our listening port is where a new connection would reach us; the
         # response itself comes back on the request's connection.
         port = self.tls_port if transport == "TLS" and self.tls_port else self.local_port
-        return f"SIP/2.0/{transport} {self.host}:{port};branch={branch or new_branch()};rport"
+        # RFC 5923: over TLS the peer may send its own requests for us on this connection (a trunk
+        # need not reach our listener, or open a second connection); over plain TCP it cannot
+        # check who we are, so no alias there.
+        alias = ";alias" if transport == "TLS" else ""
+        return f"SIP/2.0/{transport} {self.host}:{port};branch={branch or new_branch()};rport{alias}"
 
     def contact(self, transport: str | None = None, *, user: str | None = None) -> str:
         transport = (transport or self.settings.transport).upper()
@@ -489,19 +496,23 @@ class SipUA(asyncio.DatagramProtocol):
         except (sdp.SdpError, ValueError) as exc:
             self._respond(msg, addr, 488, to_tag=local_tag, extra={"Warning": f'399 minsheng "{exc}"'})
             return
+        # No SDP (a "late offer", §13.2.1: some PBXs and trunks send it): we offer in the 200 and
+        # the caller answers in its ACK; media starts when that answer is in.
+        ours: Crypto | None = None
+        keys: tuple[Crypto, Crypto] | None = None
         if offer is None:
-            # Late offer (no SDP in INVITE) is rare on trunks; we only do offer/answer in INVITE/200.
-            self._respond(msg, addr, 488, to_tag=local_tag, extra={"Warning": '399 minsheng "SDP offer required"'})
-            return
-        codec = offer.codec()
-        if codec is None:
-            self._respond(msg, addr, 488, to_tag=local_tag, extra={"Warning": '305 minsheng "PCMU/PCMA only"'})
-            return
-        keys = choose(offer.crypto) if offer.crypto else None  # SDES: the peer offers SRTP
-        if offer.secure and keys is None:
-            self._respond(msg, addr, 488, to_tag=local_tag,
-                          extra={"Warning": '305 minsheng "SRTP needs a=crypto AES_CM_128_HMAC_SHA1_80 or _32"'})
-            return
+            codec, telephone_event = audio.PT_PCMU, 101
+            ours = Crypto.generate() if self.settings.srtp in ("offer", "require") else None
+        else:
+            codec, telephone_event = offer.codec(), offer.telephone_event()
+            if codec is None:
+                self._respond(msg, addr, 488, to_tag=local_tag, extra={"Warning": '305 minsheng "PCMU/PCMA only"'})
+                return
+            keys = choose(offer.crypto) if offer.crypto else None  # SDES: the peer offers SRTP
+            if offer.secure and keys is None:
+                self._respond(msg, addr, 488, to_tag=local_tag,
+                              extra={"Warning": '305 minsheng "SRTP needs a=crypto AES_CM_128_HMAC_SHA1_80 or _32"'})
+                return
         timer = negotiate_request(msg, min_se=self.settings.session_min_se,
                                   default_expires=self.settings.session_expires or None)
         if isinstance(timer, int):
@@ -533,7 +544,7 @@ class SipUA(asyncio.DatagramProtocol):
             host=self.settings.bind_host,
             port_range=self.settings.rtp_port_range,
             payload_type=codec,
-            telephone_event=offer.telephone_event(),
+            telephone_event=telephone_event,
             on_audio=lambda pcm: _dispatch_audio(holder, pcm),
             on_dtmf=lambda d: _dispatch_dtmf(holder, d),
         )
@@ -541,7 +552,7 @@ class SipUA(asyncio.DatagramProtocol):
             rtp.srtp = SrtpContext(remote=keys[0], local=keys[1])
         call = Call(
             ua=self, dialog=dialog, direction="in", remote_number=caller_number(msg), codec=codec,
-            telephone_event=offer.telephone_event(), rtp=rtp, invite=msg, timer=timer,
+            telephone_event=telephone_event, rtp=rtp, invite=msg, timer=timer,
             peer_allow=msg.get("Allow") or "",
         )
         holder["call"] = call
@@ -552,17 +563,24 @@ class SipUA(asyncio.DatagramProtocol):
             await asyncio.sleep(self.settings.answer_delay)
             if self._pending_invites.pop(call.call_id, None) is None:
                 return  # cancelled while ringing
-        answer = sdp.build(
-            address=self.host, port=rtp.local_port, codecs=[codec],
-            telephone_event=offer.telephone_event(), direction=sdp.answer_direction(offer.direction),
-            profile=offer.profile, crypto=str(keys[1]) if keys else None,
-        )
-        call.local_sdp = answer
-        ok = self._respond(msg, addr, 200, to_tag=local_tag, body=answer,
+        if offer is None:
+            body = sdp.build(address=self.host, port=rtp.local_port, codecs=[audio.PT_PCMU, audio.PT_PCMA],
+                             telephone_event=telephone_event,
+                             profile="RTP/SAVP" if self.settings.srtp == "require" else "RTP/AVP",
+                             crypto=str(ours) if ours else None)
+        else:
+            body = sdp.build(
+                address=self.host, port=rtp.local_port, codecs=[codec],
+                telephone_event=telephone_event, direction=sdp.answer_direction(offer.direction),
+                profile=offer.profile, crypto=str(keys[1]) if keys else None,
+            )
+        call.local_sdp = body
+        ok = self._respond(msg, addr, 200, to_tag=local_tag, body=body,
                            extra={"Contact": self.contact(addr.transport), "Allow": ALLOW,
                                   **(response_headers(timer) if timer else {})})
         call.answered_at = time.monotonic()
-        rtp.start((offer.address, offer.port))
+        if offer is not None:
+            rtp.start((offer.address, offer.port))
         # §13.3.1.4: retransmit the 2xx until the ACK arrives; no ACK in 64·T1 → BYE.
         interval = T1
         deadline = time.monotonic() + 64 * T1
@@ -577,6 +595,12 @@ class SipUA(asyncio.DatagramProtocol):
                     return
                 self.send(ok, addr)
                 interval = min(interval * 2, T2)
+        if offer is None and call.state == "confirmed":
+            problem = _apply_ack_answer(call, ours, require_srtp=self.settings.srtp == "require")
+            if problem:
+                log.warning("late-offer call %s: %s; ending it", call.call_id, problem)
+                await call.hangup(problem)  # §13.3.1.4: an unusable answer in the ACK → BYE
+                return
         if call.state == "confirmed":
             self._start_session_timer(call)
         if call.state == "confirmed" and self.on_incoming is not None:
@@ -585,6 +609,7 @@ class SipUA(asyncio.DatagramProtocol):
     def _on_ack(self, msg: SipMessage) -> None:
         call = self.calls.get(msg.call_id)
         if call is not None and call.state == "early" and call.direction == "in":
+            call.ack_body = msg.body  # the answer to a late offer (our offer went in the 200)
             call.state = "confirmed"
             call.confirmed.set()
 
@@ -1021,6 +1046,33 @@ class SipUA(asyncio.DatagramProtocol):
         call.confirmed.set()
         rtp.start((answer.address, answer.port))
         return call
+
+
+def _apply_ack_answer(call: Call, ours: Crypto | None, *, require_srtp: bool) -> str:
+    """Take the caller's answer (in its ACK) to the offer of our 200 and start media; returns
+    what is wrong with it, or "" when the call can go on."""
+    if not call.ack_body:
+        return "no SDP answer in the ACK"
+    try:
+        answer = sdp.parse(call.ack_body)
+    except (sdp.SdpError, ValueError) as exc:
+        return f"bad SDP answer in the ACK: {exc}"
+    codec = answer.codec()
+    if codec is None:
+        return "the ACK's answer has neither PCMU nor PCMA"
+    rtp = call.rtp
+    if ours is not None:
+        theirs = choose([v for v in answer.crypto if v.split()[:1] == [str(ours.tag)]])
+        if theirs is not None:
+            rtp.srtp = SrtpContext(local=ours, remote=theirs[0])
+        elif require_srtp or answer.secure:
+            return "the ACK's answer has no usable a=crypto"
+    elif answer.secure:
+        return "an SRTP answer to a plain RTP offer"
+    call.codec = rtp.payload_type = codec
+    call.telephone_event = rtp.telephone_event = answer.telephone_event()
+    rtp.start((answer.address, answer.port))
+    return ""
 
 
 def _answer_challenge(ua: SipUA, resp: SipMessage, method: str, uri: str) -> tuple[str, str] | None:

@@ -106,6 +106,20 @@ def test_a_small_classifier_learns_levels_and_declines_unseen_text() -> None:
         Classifier(lexicon=[]).fit(rows[:6])
 
 
+
+def test_the_array_level1_gives_sklearns_calibrated_probabilities() -> None:
+    """classify() reads level 1 from plain arrays (fast); they must be the calibrated model's probabilities."""
+    import numpy as np
+
+    clf = get_classifier()
+    texts = ["小区路灯坏了半年没人修", "尊敬的书记：开发商五年不给办房产证", "医保异地报销怎么办理？", "工厂夜里偷排污水"]
+    x = clf._features(texts)
+    assert np.allclose(clf.predict_level1_proba(texts), clf.calibrated.predict_proba(x), atol=1e-9)
+    rows = [Example(f"家里停电了{i}号", "城乡建设") for i in range(6)] + [Example(f"工厂排放废气{i}次", "环境保护") for i in range(6)]
+    binary = Classifier(lexicon=[]).fit(rows)  # two classes: one margin per fold
+    assert np.allclose(binary.predict_level1_proba(texts), binary.calibrated.predict_proba(binary._features(texts)))
+
+
 # ---- route suggestion --------------------------------------------------------------------------
 
 

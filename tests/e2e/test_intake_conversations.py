@@ -6,9 +6,11 @@ or by checking that no ticket exists when the citizen gave up.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,6 +21,19 @@ TICKET_NO = re.compile(r"JH\d{8}-\d{4}")
 
 
 pytestmark = pytest.mark.usefixtures("warm_stack")
+
+
+TRANSCRIPTS = Path(__file__).resolve().parents[2] / "var" / "transcripts"
+
+
+def _transcribe(said: str, replies: str) -> None:
+    """Every turn of the e2e conversations, per test, under var/transcripts/ (to be read by people)."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "unknown").split(" ")[0].split("::")[-1]
+    TRANSCRIPTS.mkdir(parents=True, exist_ok=True)
+    lines = [f"民: {said}"] + [f"机: {line}" for line in replies.splitlines()]
+    name = re.sub(r"[^\w\[\]-]+", "_", test)[:120]
+    with (TRANSCRIPTS / f"{name}.txt").open("a", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
 
 
 def unique_mobile() -> str:
@@ -37,7 +52,9 @@ class Conversation:
         body = self.stack.chat(self.id, text, payload=payload, **self.extra)
         assert body["mode"] == "bot", body
         self.replies = body["replies"]
-        return "\n".join(r["text"] for r in self.replies)
+        said = "\n".join(r["text"] for r in self.replies)
+        _transcribe(text, said)
+        return said
 
     def click(self, title: str) -> str:
         buttons = [b for r in self.replies for b in r.get("buttons") or []]

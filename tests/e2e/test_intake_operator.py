@@ -148,8 +148,9 @@ def test_a_finished_fire_reported_for_follow_up_goes_through_the_form(stack: Sta
     reply = c.say("我要投诉 上个月小区着火那家到现在外墙还是黑的 也没人来修")
     assert "119" not in reply and question_of(reply) != "other"
     ticket = c.file()
-    # (the API's own linkage judge still flags it 特急: county/jianhu/linkage.yml has no 上个月 in {past})
     assert "外墙" in ticket["description"] and ticket["location"].startswith("上冈镇") and ticket["incident_time"] == "上个月"
+    # the API's linkage judge reads 上个月 as a finished past too (county/jianhu/linkage.yml {past})
+    assert ticket["urgency"] == "普通" and "110" not in (ticket["linkage_flags"] or [])
 
 
 def test_a_knife_chase_in_the_street_is_still_110(stack: Stack) -> None:
@@ -222,6 +223,7 @@ def test_a_confused_caller_is_asked_for_the_matter_and_helped_through(stack: Sta
     c = Citizen(stack, place="上冈镇草堰口村", name="我姓钱 钱币的钱")
     asked = c.say("喂 是12345吗 我也不知道该找谁")
     assert question_of(asked) == "description", asked  # no matter yet: nothing is stored as one
+    assert asked.startswith("是的，这里是12345热线") and "慢慢说" in asked and "求助什么" not in asked
     c.say("我家自来水放出来是黄的")
     c.answer_until("time")
     assert question_of(c.say("哎呀就前几天开始的吧 我也记不清了")) != "time"  # a time, not a question back
@@ -251,6 +253,147 @@ def test_not_a_complaint_but_a_repair_goes_on(stack: Stack) -> None:
     c.say("我们小区门口那个井盖没了 晚上黑乎乎的 吓死人了")
     c.answer_until("name")
     reply = c.say("不是 我不是要投诉物业 是要你们来把井盖补上")
-    assert "不登记" not in reply and question_of(reply) == "name"
+    assert "不登记" not in reply and question_of(reply) == "name" and "把井盖补上" in reply
     ticket = c.file()
     assert "井盖没了" in ticket["description"] and ticket["incident_time"] == "前天"
+    assert ticket["description"].endswith("；我不是要投诉物业，是要你们来把井盖补上")  # the clarification reaches the 工单
+
+
+# -- third pass: what the transcripts still got wrong ----------------------------------------------------
+
+
+def test_a_habit_told_at_the_time_question_reaches_the_matter_and_the_time_is_asked_again(stack: Stack) -> None:
+    c = Citizen(stack, place="近湖街道水韵华庭", time="上个月开始的")
+    c.say("我要投诉 小区门口有个卖菜的 用大喇叭")
+    c.answer_until("time")
+    first = c.text.splitlines()[-1]
+    reply = c.say("不是打架啊 就是天天在那吆喝 吵得人想死")
+    assert "事情经过" in reply and question_of(reply) == "time" and reply.splitlines()[-1] != first
+    assert "12356" not in reply and "110" not in reply  # 吵得人想死 is a figure of speech
+    ticket = c.file()
+    assert ticket["incident_time"] == "上个月开始的"
+    assert "天天在那吆喝" in ticket["description"] and ticket["description"].startswith("小区门口有个卖菜的")
+
+
+def test_a_detail_at_the_name_question_is_kept_and_the_name_asked_again(stack: Stack) -> None:
+    c = Citizen(stack, place="钟庄街道钟庄花园", time="这个月", name="我姓孙")
+    c.say("我要投诉 小区旁边的工地晚上施工")
+    c.answer_until("name")
+    reply = c.say("天天晚上十一二点还在打桩")
+    assert "不好意思" not in reply and question_of(reply) == "name", reply
+    ticket = c.file()
+    assert ticket["citizen_name"] == "孙" and "十一二点还在打桩" in ticket["description"]
+    assert ticket["incident_time"] == "这个月"
+
+
+def test_lead_ins_stay_out_of_the_ticket(stack: Stack) -> None:
+    c = Citizen(stack, place="近湖街道水韵华庭", time="这个月")
+    c.say("你们管不管啊 我家楼下那个工地天天晚上施工到十二点")
+    ticket = c.file()
+    assert ticket["description"] == "我家楼下那个工地天天晚上施工到十二点"
+
+
+def test_no_confidentiality_at_the_time_question_is_no_time(stack: Stack) -> None:
+    c = Citizen(stack)
+    c.say(LAMP.replace("一个月了", ""))
+    c.answer_until("time")
+    reply = c.say("不用保密")
+    assert question_of(reply) == "time", reply
+    c.say("上礼拜")
+    read_back = c.answer_until("read_back")
+    assert "时间：上礼拜" in read_back and "个人信息保密：不需要保密" in read_back
+    ticket = c.confirm()
+    assert ticket["incident_time"] == "上礼拜" and ticket["confidential"] is False
+
+
+def test_a_time_said_at_the_name_question_is_the_time(stack: Stack) -> None:
+    c = Citizen(stack, place="建阳镇双河村", time="不清楚")
+    c.say("我要投诉 我们村里的自来水老是停")
+    c.answer_until("time")
+    c.say("不清楚")
+    reply = c.say("哦 想起来了 上个礼拜开始的")
+    assert question_of(reply) == "name" and "没听清" not in reply, reply
+    ticket = c.file()
+    assert ticket["incident_time"] == "上个礼拜开始的" and ticket["citizen_name"] == "王"
+
+
+def test_a_new_house_number_at_the_read_back_keeps_the_estate(stack: Stack) -> None:
+    c = Citizen(stack, place="钟庄街道钟庄花园5栋302", time="上周")
+    c.say("我要投诉 楼上漏水漏到我家 找物业也不管")
+    c.answer_until("read_back")
+    reply = c.say("地址错了 是5栋402")
+    assert "改过来" in reply and question_of(reply) == "read_back", reply
+    ticket = c.confirm()
+    assert ticket["location"] == "钟庄街道钟庄花园5栋402"
+
+
+def test_an_elderly_caller_without_punctuation(stack: Stack) -> None:
+    c = Citizen(stack, place="高作镇 那个叫什么来着 镇东头那个村", name="俺姓孙 孙悟空的孙", time="好长时间了")
+    c.say("俺们庄上那个桥塌了一半 小孩上学都从那走 吓人得很")
+    ticket = c.file()
+    assert ticket["location"].startswith("高作镇") and "叫什么" not in ticket["location"]
+    assert ticket["citizen_name"] == "孙" and "桥塌了一半" in ticket["description"]
+    assert "孙悟空" not in ticket["description"]
+
+
+def test_beaten_and_hiding_is_110_first_and_one_question(stack: Stack) -> None:
+    c = Citizen(stack)
+    c.say("他打我 我现在躲在厕所里")
+    assert c.replies[0]["text"].startswith("请马上拨打110"), c.text
+    assert question_of(c.text) == "place"
+    filed = c.say("近湖街道水韵华庭3栋")
+    ticket = stack.get_ticket(TICKET_NO.search(filed).group(0))
+    assert ticket["urgency"] == "特急" and "110" in ticket["linkage_flags"] and ticket["location"].startswith("近湖街道水韵华庭")
+    assert "躲在厕所" in ticket["description"]
+
+
+def test_a_child_with_fever_fits_is_120_first(stack: Stack) -> None:
+    c = Citizen(stack)
+    c.say("孩子发高烧 抽筋了 怎么办啊")
+    assert c.replies[0]["text"].startswith("请马上拨打120"), c.text
+    filed = c.say("上冈镇人民路")
+    ticket = stack.get_ticket(TICKET_NO.search(filed).group(0))
+    assert ticket["urgency"] == "特急" and ticket["location"].startswith("上冈镇")
+
+
+def test_an_old_neighbour_not_answering_gets_advice_and_urgency(stack: Stack) -> None:
+    c = Citizen(stack, place="近湖街道水韵华庭2栋", time="好几天了")
+    reply = c.say("隔壁老人好几天没出门了 敲门也没人应")
+    assert "110或120" in reply and "网格员" in reply and "明天" not in reply
+    ticket = c.file()
+    assert ticket["urgency"] == "紧急" and "没人应" in ticket["description"]
+
+
+def test_hurry_words_are_not_the_matter(stack: Stack) -> None:
+    c = Citizen(stack, place="近湖街道水韵华庭3栋201", time="刚刚")
+    reply = c.say("快点 我家水管爆了 水漫得到处都是")
+    assert "总水阀" in reply
+    ticket = c.file()
+    assert ticket["description"].startswith("我家水管爆了") and ticket["urgency"] == "紧急"
+
+
+def test_a_praise_at_a_hospital_is_not_asked_for_the_town(stack: Stack) -> None:
+    c = Citizen(stack, place="县人民医院", time="上周三晚上")
+    c.say("我要表扬 人民医院急诊科的张医生 半夜给我爸抢救 特别负责")
+    asked = c.say("县人民医院")
+    assert question_of(asked) not in ("town", "detail"), asked
+    read_back = c.answer_until("read_back")
+    assert "表扬" in read_back
+    text = c.click("确认提交")
+    ticket = stack.get_ticket(TICKET_NO.search(text).group(0))
+    assert "谢谢您的表扬" in text and "保持电话畅通" not in text
+    assert ticket["demand_type"] == "praise" and ticket["location"] == "县人民医院" and "张医生" in ticket["description"]
+
+
+def test_unpaid_wages_told_in_pieces_keep_every_piece(stack: Stack) -> None:
+    c = Citizen(stack, place="上冈镇 工业园区那个纺织厂", name="姓周", confidential="要保密 怕老板报复")
+    c.say("我要反映 我们单位拖欠工资三个月了 老板跑了")
+    c.say("上冈镇 工业园区那个纺织厂")
+    assert question_of(c.text) != "detail", c.text
+    c.answer_until("name")
+    reply = c.say("我们有二十几个人都没拿到钱 过年怎么办")
+    assert question_of(reply) == "name" and "没听清" not in reply, reply
+    ticket = c.file()
+    assert ticket["location_town"] == "上冈镇" and "纺织厂" in ticket["location"]
+    assert "二十几个人都没拿到钱" in ticket["description"] and ticket["confidential"] is True
+    assert ticket["citizen_name"] == "周"

@@ -9,8 +9,10 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.components_demand import DemandTypeEnsemble, blend_ranking
+from bot.components_demand import DemandTypeEnsemble, blend_ranking, real_train_examples
+from bot.demand_model import cue_tokens
 from bot.demand_text import ask_text, spoken
+from county.tipdm import DATA, labelled
 
 EXAMPLES = {
     "complaint": ["小区路灯坏了半年没人修", "楼下饭店油烟熏得家里没法开窗，请处理", "开发商五年不给我们办房产证",
@@ -24,11 +26,15 @@ EXAMPLES = {
 }
 
 
+# the team's sentences only: the real rows are tested below without a slow fit
+CONFIG = {**DemandTypeEnsemble.get_default_config(), "real_labels": ""}
+
+
 def _trained(tmp_path: Path) -> tuple[DemandTypeEnsemble, LocalModelStorage, Resource]:
     storage = LocalModelStorage(tmp_path)
     resource = Resource("demand_type_ensemble")
     context = ExecutionContext(graph_schema=None, model_id="test")
-    component = DemandTypeEnsemble.create(DemandTypeEnsemble.get_default_config(), storage, resource, context)
+    component = DemandTypeEnsemble.create(CONFIG, storage, resource, context)
     data = TrainingData([Message(data={"text": t, "intent": i}) for i, texts in EXAMPLES.items() for t in texts]
                         + [Message(data={"text": "好的", "intent": "affirm"})])
     component.train(data)
@@ -37,7 +43,7 @@ def _trained(tmp_path: Path) -> tuple[DemandTypeEnsemble, LocalModelStorage, Res
 
 def test_trains_and_loads_from_the_model_storage(tmp_path: Path) -> None:
     _, storage, resource = _trained(tmp_path)
-    loaded = DemandTypeEnsemble.load(DemandTypeEnsemble.get_default_config(), storage, resource,
+    loaded = DemandTypeEnsemble.load(CONFIG, storage, resource,
                                      ExecutionContext(graph_schema=None, model_id="test"))
     probabilities = loaded.probabilities("举报饭店无证经营还偷排污水")
     assert set(probabilities) == set(EXAMPLES)  # dialogue intents are not its business
@@ -80,3 +86,22 @@ def test_short_message_keeps_diets_uncertainty_for_the_fallback() -> None:
 def test_ask_text_drops_the_salutation_and_spoken_the_punctuation() -> None:
     assert ask_text("尊敬的市委书记：我们小区开发商五年不给办房产证").startswith("我们小区")
     assert spoken("请问，公租房申请需要哪些条件？") == "请问公租房申请需要哪些条件"
+
+
+def test_learns_the_real_train_split_in_three_styles_and_never_the_test_split() -> None:
+    texts, types = real_train_examples(DATA / "labels.tsv")
+    train, test = labelled(split="train"), labelled(split="test")
+    assert len(train) * 2 < len(texts) <= len(train) * 3  # whole message, its ASR form, its title
+    assert texts[0] == train[0].text and types[0] == train[0].demand_type
+    seen = set(texts)
+    assert not any(r.text in seen for r in test)
+    # relabelling the sample changes the fingerprint, so `rasa train` retrains the component
+    assert DemandTypeEnsemble.fingerprint_addon(CONFIG) is None
+    assert DemandTypeEnsemble.fingerprint_addon(DemandTypeEnsemble.get_default_config())
+
+
+def test_cue_words_count_anywhere_and_in_the_title() -> None:
+    tokens = cue_tokens("关于某公司的情况。我们小区旁边那家公司，……涉嫌违规审批，请依法查处")
+    assert "report:any" in tokens and "report:title" not in tokens
+    assert "suggestion:title" in cue_tokens("建议增设公交线路。开发区上下班不方便")
+    assert cue_tokens("路灯坏了") == []

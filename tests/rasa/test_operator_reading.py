@@ -194,7 +194,9 @@ def test_urgent_ticket_waiting_for_a_dispatcher_promises_no_department() -> None
     ticket = {"ticket_no": "JH20261203-0003", "demand_type": "help_request", "urgency": "紧急",
               "created_at": "2026-12-03T22:00:00+08:00", "reply_due_at": "2026-12-04T17:30:00+08:00", "assignments": []}
     text = filed_message(ticket)
-    assert "派单员会优先派给承办单位" in text and "派给自来水" not in text
+    # what the back office really does: it waits in 待派单 (紧急 first); nobody dispatches after hours
+    assert "派单员确定由哪个单位来办" in text and "下班时间要等上班后第一时间派出" in text and "派给自来水" not in text
+    assert "30分钟内签收" in text and "不分白天晚上" not in text
 
 
 @pytest.mark.parametrize("said", ["就用这个号码", "不用保密"])

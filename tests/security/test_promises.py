@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -108,8 +109,7 @@ def test_the_background_retry_does_not_resend_either(client: TestClient, stack, 
         db_session.execute(update(Message).where(Message.conversation_id == conversation_id)
                            .values(created_at=utcnow() - timedelta(hours=1)))
         db_session.commit()
-    with session_factory()() as db_session:
-        recovered = service.retry_pending(db_session=db_session)
+    recovered = [m for _, messages in asyncio.run(service.retry_pending()) for m in messages]
     assert [m.conversation_id for m in recovered] and all(m.conversation_id == conversation_id for m in recovered)
     assert len(_user_turns(stack.rasa_url, conversation_id)) == 1
     stored = client.get(f"/api/v1/conversations/{conversation_id}", headers=token).json()["messages"]

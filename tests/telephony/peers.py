@@ -60,6 +60,7 @@ debug=2
 log_stderror=yes
 children=2
 auto_aliases=no
+{core_extra}
 listen=udp:127.0.0.1:{port}
 alias=udp:127.0.0.1:{port}
 {tls_listen}
@@ -192,8 +193,10 @@ def make_certificates(workdir: Path, *names: str, ca_name: str = "Minsheng test 
 
 class Kamailio:
     def __init__(self, workdir: Path, *, password: str, challenge_invites: bool = False,
-                 tls: Certificates | None = None, session_timer: int | None = None, min_expires: int = 60) -> None:
+                 tls: Certificates | None = None, session_timer: int | None = None, min_expires: int = 60,
+                 accept_aliases: bool = False) -> None:
         self.min_expires = min_expires
+        self.accept_aliases = accept_aliases  # RFC 5923: reuse a UA's connection for requests to it
         self.challenge_invites = challenge_invites
         self.session_timer = session_timer
         self.tls = tls
@@ -228,7 +231,8 @@ class Kamailio:
         cfg.write_text(KAMAILIO_CFG.format(port=self.port, modules=KAMAILIO_MODULES, password=self.password,
                                            invite_auth=invite_auth, tls_listen=tls_listen, tls_module=tls_module,
                                            sst_module=sst_module, invite_sst=invite_sst,
-                                           min_expires=self.min_expires))
+                                           min_expires=self.min_expires,
+                                           core_extra="tcp_accept_aliases=yes" if self.accept_aliases else ""))
         check = subprocess.run([binary, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
             raise RuntimeError(f"kamailio rejected its config:\n{check.stderr[-2000:]}")
@@ -369,3 +373,120 @@ class Baresip:
 
 def window_rms(pcm: np.ndarray, start: float, end: float, rate: int = 8000) -> float:
     return rms(pcm[int(start * rate):int(end * rate)])
+
+
+# A caller whose INVITE has no SDP (a "late offer", RFC 3261 §13.2.1): it takes the offer from the
+# 200 and answers in the ACK, pointing the media at `{media_port}` (the test's own RTP socket), or
+# sends an ACK without an answer. Then it waits for the BYE that ends the call, from either side.
+SIPP_LATE_OFFER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="late offer">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      [routes]
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+{ack_body}
+    ]]>
+  </send>
+{ending}
+</scenario>
+"""
+SIPP_ANSWER = """      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=sipp 1 1 IN IP4 127.0.0.1
+      s=-
+      c=IN IP4 127.0.0.1
+      t=0 0
+      m=audio {media_port} RTP/AVP {payload_types}
+      {rtpmaps}
+      a=sendrecv"""
+SIPP_NO_ANSWER = """      Content-Length: 0
+"""
+# The caller hangs up after `hold_ms`, or (no answer in its ACK) waits for the callee's BYE.
+SIPP_CALLER_BYE = """  <pause milliseconds="{hold_ms}"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      [routes]
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>"""
+SIPP_CALLEE_BYE = """  <recv request="BYE" timeout="20000"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>"""
+
+
+class Sipp:
+    """SIPp (Debian's sip-tester) running one scripted call: for what baresip cannot send."""
+
+    def __init__(self, workdir: Path, scenario: str) -> None:
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.scenario = self.dir / "scenario.xml"
+        self.scenario.write_text(scenario)
+        self.port = free_udp_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.dir / "sipp.log"
+
+    def start(self, target: str, *, service: str, seconds: int = 60) -> None:
+        binary = require("sipp")
+        self.proc = subprocess.Popen(
+            [binary, target, "-sf", str(self.scenario), "-s", service, "-m", "1", "-i", "127.0.0.1",
+             "-p", str(self.port), "-nostdin", "-timeout", f"{seconds}s", "-trace_msg", "-trace_err",
+             "-message_file", str(self.dir / "messages.log"), "-error_file", str(self.dir / "errors.log")],
+            cwd=self.dir, stdin=subprocess.DEVNULL, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def messages(self) -> str:
+        path = self.dir / "messages.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def returncode(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def stop(self) -> None:
+        _stop(self.proc)

@@ -12,13 +12,16 @@ import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
+
+from api.conversations.schemas import CloseIn
 
 CONV_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 Step = Callable[[str], dict[str, Any]]
 VOICE_EVENT_KINDS = ("call_started", "prompt", "silence", "keypad", "silent_caller", "callback")
+CLOSE_REASONS = get_args(CloseIn.model_fields["reason"].annotation)  # what the real hub accepts
 
 
 def reply(text: str, *, buttons: list[tuple[str, str]] | None = None, mode: str = "bot",
@@ -129,7 +132,7 @@ class ScriptedHub:
         if not self._auth(request):
             self.rejected.append("auth")
             return web.json_response({"detail": "forbidden"}, status=403)
-        if body.get("reason") not in ("caller_hangup", "completed", "no_input", "one_way_audio"):
+        if body.get("reason") not in CLOSE_REASONS:
             self.rejected.append(f"bad close {body}")
             return web.json_response({"detail": "bad reason"}, status=422)
         self.closes.append({"conversation_id": cid, **body})

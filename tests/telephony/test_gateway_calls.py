@@ -28,6 +28,7 @@ from tests.telephony.scripted_hub import ScriptedHub, reply
 pytestmark = pytest.mark.voice
 
 NOTICE = "您好，本通话将被录音。"  # short notice keeps these tests quick; the full one is in test_call_baresip
+GREETING = "请讲。"  # likewise: every test here waits for the greeting (twice for a silent caller)
 
 
 async def _start(settings: Settings, asr: AsrEngine, script: list) -> tuple[ScriptedHub, Gateway, Caller]:  # type: ignore[type-arg]
@@ -35,6 +36,7 @@ async def _start(settings: Settings, asr: AsrEngine, script: list) -> tuple[Scri
     await hub.start()
     settings.api_url = hub.url
     settings.notice = NOTICE
+    settings.greeting = GREETING
     gateway = Gateway(settings, asr=asr)
     await gateway.start()
     caller = await Caller.create()

@@ -1,6 +1,6 @@
 """Session timers (RFC 4028) with short intervals.
 
-With a real peer: Kamailio with its dialog and sst modules asks for a 20 s session timer on every
+With a real peer: Kamailio with its dialog and sst modules asks for a 10 s session timer on every
 call and sends BYE both ways when a session is not refreshed in time; baresip (which has no
 session timer support) calls two user agents through it. The one that refreshes (as refresher=uas,
 the caller cannot) keeps its call for over twice the interval; the one told not to refresh is
@@ -17,13 +17,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from telephony.asr import AsrEngine
 from telephony.audio import wav_bytes
+from telephony.gateway import CLOSE_FOR, Gateway
+from telephony.hub import CLOSE_REASONS
+from telephony.settings import Settings
 from telephony.sip.message import SipMessage
 from telephony.sip.timer import SessionTimer, negotiate_request, response_headers
 from telephony.sip.ua import Call, SipUA, UASettings
 from tests.telephony.conftest import run
 from tests.telephony.peers import Kamailio
 from tests.telephony.phones import Phone
+from tests.telephony.scripted_hub import CLOSE_REASONS as HUB_CLOSE_REASONS
+from tests.telephony.scripted_hub import ScriptedHub, reply
 from tests.telephony.test_call_baresip import until
 from tests.telephony.test_sip_tls import answering, tone
 
@@ -82,9 +88,50 @@ def test_refreshes_are_answered_and_a_missing_refresh_ends_the_call() -> None:
     run(scenario, timeout=60)
 
 
+def test_every_close_reason_of_the_gateway_is_one_the_hub_accepts() -> None:
+    assert set(CLOSE_REASONS) <= set(HUB_CLOSE_REASONS)
+    assert {c for c in CLOSE_FOR.values() if c} <= set(CLOSE_REASONS)
+
+
+@pytest.mark.voice
+def test_a_call_whose_session_expires_is_a_dropped_line_not_a_hang_up(
+        gateway_settings: Settings, asr_engine: AsrEngine) -> None:
+    gateway_settings.sip_session_min_se = 2
+    gateway_settings.notice = "您好，本通话将被录音。"
+
+    async def scenario() -> None:
+        hub = ScriptedHub([lambda _t: reply("请讲。")])
+        await hub.start()
+        gateway_settings.api_url = hub.url
+        gateway = Gateway(gateway_settings, asr=asr_engine)
+        caller = SipUA(UASettings(bind_host="127.0.0.1", bind_port=0, user="13805150000", session_expires=3,
+                                  session_min_se=2))
+        try:
+            await gateway.start()
+            await caller.start()
+            call = await caller.invite(f"sip:12345@127.0.0.1:{gateway.ua.local_port}", from_user="13805150000")
+            assert call.timer is not None and call.timer.we_refresh and call.timer.expires == 3
+            await until(lambda: call.refreshes_sent >= 1, 10, "the caller never refreshed")
+            call.timer = None  # the caller's side stops refreshing: a proxy or NAT lost the dialog
+            await asyncio.wait_for(call.ended.wait(), 10)
+            await hub.wait_for(lambda: bool(hub.closes), 30)
+            await until(lambda: gateway.records, 30, "the gateway never recorded the call")
+        finally:
+            await caller.stop()
+            await gateway.stop()
+            await hub.stop()
+        record = gateway.records[0]
+        assert call.end_reason == "remote hangup"  # the gateway's BYE, sent by its session timer
+        assert record.end_reason == "session_expired" and record.closed_with == "line_dropped"
+        assert hub.closes == [{"conversation_id": record.conversation_id, "reason": "line_dropped"}]
+        assert not hub.rejected
+
+    run(scenario, timeout=120)
+
+
 @pytest.mark.voice
 def test_a_long_call_through_a_session_timing_proxy_stays_up_when_refreshed(tmp_path: Path) -> None:
-    seconds = 20
+    seconds = 10  # short, so the test waits little: 2.5 intervals are still 5 refreshes
 
     async def scenario() -> None:
         kam = Kamailio(tmp_path / "kamailio", password="pw", session_timer=seconds)

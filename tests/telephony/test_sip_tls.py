@@ -4,7 +4,9 @@ TLS: the gateway's UA registers at Kamailio over TLS (Kamailio's tls module, cer
 openssl for this test, the UA verifying Kamailio's against the test CA), baresip calls through
 Kamailio over UDP, Kamailio opens a TLS connection to the UA's listener to deliver the INVITE,
 audio flows both ways and the UA's BYE goes back over TLS along the record-route. A UA that does
-not trust the CA never registers. TCP: two user agents call each other over a TCP connection.
+not trust the CA never registers. With connection reuse (RFC 5923: `alias` in the UA's Via,
+Kamailio's tcp_accept_aliases) the INVITE comes back over the UA's own registration connection
+and nothing connects to its listener. TCP: two user agents call each other over a TCP connection.
 """
 
 from __future__ import annotations
@@ -41,11 +43,12 @@ def answering(heard: list[np.ndarray], calls: list[Call]):  # type: ignore[no-un
     return on_call
 
 
-def test_a_call_over_tls_through_kamailio(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reuse", [False, True], ids=["new-connection", "connection-reuse"])
+def test_a_call_over_tls_through_kamailio(tmp_path: Path, reuse: bool) -> None:
     async def scenario() -> None:
         pki = make_certificates(tmp_path / "pki", "kamailio", "gateway")
         stranger = make_certificates(tmp_path / "other-pki", ca_name="Some other CA")
-        kam = Kamailio(tmp_path / "kamailio", password="tls-pw", tls=pki)
+        kam = Kamailio(tmp_path / "kamailio", password="tls-pw", tls=pki, accept_aliases=reuse)
         kam.start()
         (tmp_path / "caller.wav").write_bytes(wav_bytes(np.concatenate([tone(30.0, 300.0)])))
         heard: list[np.ndarray] = []
@@ -78,6 +81,8 @@ def test_a_call_over_tls_through_kamailio(tmp_path: Path) -> None:
         assert "received REGISTER from sip:bot@127.0.0.1 over tls" in log
         assert re.search(rf"routing INVITE for sip:bot@\S+ to sip:bot@127\.0\.0\.1:{gateway.tls_port};transport=tls", log)
         assert "received BYE from sip:bot@" in log and "in-dialog BYE via record-route" in log
+        # reuse: the INVITE came over the connection the UA opened to register; else Kamailio connected
+        assert gateway.streams_accepted == 0 if reuse else gateway.streams_accepted >= 1
         assert "over tls" in log.split("received BYE", 1)[1].splitlines()[0]
         assert calls[0].dialog.transport == "TLS"
         assert "CERTIFICATE_VERIFY_FAILED" in (distrustful.register_error or "")

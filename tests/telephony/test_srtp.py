@@ -110,6 +110,7 @@ def test_baresip_with_mandatory_srtp_talks_to_the_gateway(
         await hub.start()
         gateway_settings.api_url = hub.url
         gateway_settings.notice = "您好，本通话将被录音。"
+        gateway_settings.greeting = "请讲。"  # short: the test waits it out
         gateway = Gateway(gateway_settings, asr=asr_engine)
         silence = np.zeros(8000 * 200, dtype=np.int16)
         (tmp_path / "silence.wav").write_bytes(wav_bytes(silence))

@@ -50,6 +50,8 @@ async def _scenario(tmp: Path, settings: Settings, asr: AsrEngine, *, refer: boo
     settings.sip_registrar = kam.uri
     settings.sip_password = "s3cret-pw"
     settings.agent_hold_seconds = 200
+    settings.notice = "您好，本通话将被录音。"  # short prompts: the test waits them out
+    settings.greeting = "请讲。"
     gateway = Gateway(settings, asr=asr)
     silence = np.zeros(8000 * 300, dtype=np.int16)
     (tmp / "silence.wav").write_bytes(wav_bytes(silence))

@@ -3,7 +3,6 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const API = "/api/v1/analytics";
-  let token = sessionStorage.getItem("minsheng.token");
   let drillParams = null;
   const charts = {};
 
@@ -12,17 +11,10 @@
   const change = (r) => (r === null || r === undefined ? "无可比" : `${r >= 0 ? "↑" : "↓"}${Math.abs(r * 100).toFixed(1)}%`);
   const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 
-  async function api(path, options = {}) {
-    const response = await fetch(path, { ...options, headers: { ...(options.headers || {}), Authorization: `Bearer ${token}` } });
-    if (response.status === 401) { logout(); throw new Error("登录已过期，请重新登录。"); }
-    if (!response.ok) {
-      let detail = `请求失败（${response.status}）`;
-      try { detail = (await response.json()).detail || detail; } catch (_) { /* not JSON */ }
-      throw new Error(detail);
-    }
-    return response;
-  }
-  const json = async (path, options) => (await api(path, options)).json();
+  // Sign-in, token refresh and logout: the staff pages' shared script (/static/meta/staff.js).
+  const session = StaffSession({ page: "analytics", onStart: show, onStop: () => {} });
+  const api = session.request;
+  const json = session.json;
   const notice = (text) => { $("notice").textContent = text || ""; };
 
   function period() {
@@ -43,31 +35,12 @@
     $("end").value = iso(end);
   }
 
-  async function login(event) {
-    event.preventDefault();
-    $("login-error").textContent = "";
-    const body = new URLSearchParams({ username: $("username").value, password: $("password").value });
-    const response = await fetch("/api/v1/auth/token", { method: "POST", body });
-    if (!response.ok) { $("login-error").textContent = "用户名或密码不正确。"; return; }
-    token = (await response.json()).access_token;
-    sessionStorage.setItem("minsheng.token", token);
-    show();
-  }
-
-  function logout() {
-    token = null;
-    sessionStorage.removeItem("minsheng.token");
-    $("app").hidden = true;
-    $("login").hidden = false;
-  }
-
   async function show() {
     try {
       const me = await json("/api/v1/auth/me");
       $("me").textContent = me.full_name || me.username;
     } catch (error) { $("login-error").textContent = error.message; return; }
-    $("login").hidden = true;
-    $("app").hidden = false;
+    session.shown();
     const params = new URLSearchParams(location.search);  // ?start=…&end=… opens a chosen period
     $("end").value = params.get("end") || iso(new Date());
     if (params.get("start")) { $("start").value = params.get("start"); $("preset").value = "custom"; } else setPreset();
@@ -243,8 +216,6 @@
     if (el.classList.contains("kpi") && el.dataset.measure) return drill({ measure: el.dataset.measure }, el.querySelector("span").textContent);
   });
 
-  $("login-form").addEventListener("submit", login);
-  $("logout").addEventListener("click", logout);
   $("period").addEventListener("submit", load);
   $("preset").addEventListener("change", () => { setPreset(); load(); });
   $("group").addEventListener("change", () => loadSummary().catch((e) => notice(e.message)));
@@ -258,5 +229,4 @@
     download(`${API}/reports/monthly.docx?month=${month}`, `${month}月度诉求分析报告.docx`);
   });
   window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
-  if (token) show();
 })();

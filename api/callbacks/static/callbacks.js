@@ -3,7 +3,6 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const API = "/api/v1/callbacks";
-  let token = sessionStorage.getItem("minsheng.token");
   let timer = null;
   let campaign = null;
 
@@ -27,45 +26,18 @@
   const cnDate = (iso) => { const [y, m, d] = iso.split("-").map(Number); return `${y}年${m}月${d}日`; };
   const solvedText = (v) => v === true ? "已解决" : v === false ? "未解决" : "";
 
-  async function api(path, options = {}) {
-    const response = await fetch(path, { ...options, headers: { ...(options.headers || {}), Authorization: `Bearer ${token}` } });
-    if (response.status === 401) { logout(); throw new Error("登录已过期，请重新登录。"); }
-    if (!response.ok) {
-      let detail = `请求失败（${response.status}）`;
-      try { detail = (await response.json()).detail || detail; } catch (_) { /* not JSON */ }
-      throw new Error(detail);
-    }
-    return response;
-  }
-  const json = async (path, options) => (await api(path, options)).json();
+  // Sign-in, token refresh and logout: the staff pages' shared script (/static/meta/staff.js).
+  const session = StaffSession({ page: "callbacks", onStart: show, onStop: () => clearInterval(timer) });
+  const api = session.request;
+  const json = session.json;
   const notice = (text) => { $("notice").textContent = text || ""; };
-
-  async function login(event) {
-    event.preventDefault();
-    $("login-error").textContent = "";
-    const body = new URLSearchParams({ username: $("username").value, password: $("password").value });
-    const response = await fetch("/api/v1/auth/token", { method: "POST", body });
-    if (!response.ok) { $("login-error").textContent = "用户名或密码不正确。"; return; }
-    token = (await response.json()).access_token;
-    sessionStorage.setItem("minsheng.token", token);
-    show();
-  }
-
-  function logout() {
-    token = null;
-    sessionStorage.removeItem("minsheng.token");
-    clearInterval(timer);
-    $("app").hidden = true;
-    $("login").hidden = false;
-  }
 
   async function show() {
     try {
       const me = await json("/api/v1/auth/me");
       $("me").textContent = `${me.full_name || me.username}`;
     } catch (error) { $("login-error").textContent = error.message; return; }
-    $("login").hidden = true;
-    $("app").hidden = false;
+    session.shown();
     refresh();
     loadStats();
     loadResults();
@@ -204,8 +176,6 @@
     } catch (error) { notice(error.message); }
   }
 
-  $("login-form").addEventListener("submit", login);
-  $("logout").addEventListener("click", logout);
   $("start").addEventListener("click", () => campaignAction("start"));
   $("pause").addEventListener("click", () => campaignAction("pause"));
   $("resume").addEventListener("click", () => campaignAction("resume"));
@@ -218,5 +188,4 @@
     if (!e.target.dataset.optout) return;
     try { await api(`${API}/optouts/${e.target.dataset.optout}`, { method: "DELETE" }); loadOptouts(); } catch (error) { notice(error.message); }
   });
-  if (token) show();
 })();

@@ -4,46 +4,17 @@
 (() => {
   "use strict";
   const $ = (sel, root = document) => root.querySelector(sel);
-  let token = sessionStorage.getItem("minsheng.console.token");
-  let refreshToken = sessionStorage.getItem("minsheng.console.refresh");
   let me = null, selected = null, socket = null, retryDelay = 500;
   const conversations = new Map();
   const reasonLabel = { citizen_request: "市民要求人工", form_failures: "机器人两次没听懂", risk: "风险提示",
                         low_confidence: "理解把握不大" };
   const roleLabel = { citizen: "市民", bot: "机器人", agent: "坐席", system: "系统" };
+  // Sign-in, token refresh and logout are the staff pages' shared script (/static/meta/staff.js).
+  const session = StaffSession({ page: "console", onStart: start, onStop: () => { if (socket) socket.close(); } });
 
-  function keepTokens(body) {
-    token = body.access_token;
-    refreshToken = body.refresh_token;
-    sessionStorage.setItem("minsheng.console.token", token);
-    sessionStorage.setItem("minsheng.console.refresh", refreshToken);
-  }
-
-  // Access tokens live 15 minutes: on a 401 the refresh token (rotated each time) gets a new one, once.
-  async function refresh() {
-    if (!refreshToken) return false;
-    const response = await fetch("/api/v1/auth/refresh", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ refresh_token: refreshToken }),
-    });
-    if (!response.ok) return false;
-    keepTokens(await response.json());
-    return true;
-  }
-
-  async function api(path, options = {}, retried = false) {
-    const response = await fetch(path, {
-      ...options,
-      headers: { "Authorization": `Bearer ${token}`, "Content-Type": "application/json", ...(options.headers || {}) },
-    });
-    if (response.status === 401) {
-      if (!retried && await refresh()) return api(path, options, true);
-      logout();
-      throw new Error("登录已过期，请重新登录。");
-    }
-    const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
-    if (!response.ok) throw new Error(body?.detail ? (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)) : `请求失败（${response.status}）`);
-    return body;
+  async function api(path, options = {}) {
+    const response = await session.request(path, options);
+    return response.headers.get("content-type")?.includes("json") ? response.json() : null;
   }
 
   function el(tag, className, text) {
@@ -223,12 +194,12 @@
     // The token goes in the first message, never in the URL (URLs end up in logs).
     socket = new WebSocket(`${scheme}://${location.host}/ws/console`);
     socket.onopen = () => {
-      socket.send(JSON.stringify({ type: "auth", token }));
+      socket.send(JSON.stringify({ type: "auth", token: session.token() }));
       retryDelay = 500; $("#live-status").textContent = "实时"; $("#live-status").classList.remove("off"); refreshLists(); };
     socket.onmessage = (event) => onLive(JSON.parse(event.data));
     socket.onclose = (event) => {
-      if (!token) return;
-      if (event.code === 4401) { refresh().then(ok => ok ? connect() : logout()); return; }
+      if (!session.signedIn()) return;
+      if (event.code === 4401) { session.socketExpired().then(ok => ok && connect()); return; }
       $("#live-status").textContent = "连接断开，重连中…";
       $("#live-status").classList.add("off");
       setTimeout(connect, retryDelay);
@@ -242,33 +213,10 @@
       me = profile.username;
       const roles = { agent: "坐席", dispatcher: "派单员", handler: "承办人", supervisor: "督办", leader: "分管领导", admin: "管理员" };
       $("#me").textContent = `${profile.full_name || profile.username}（${roles[profile.role] || profile.role}）`;
-    } catch { logout(); return; }
-    $("#login").hidden = true;
-    $("#app").hidden = false;
+    } catch { session.logout(); return; }
+    session.shown();
     connect();
     setInterval(renderLists, 15000);  // waiting times keep counting
   }
 
-  function logout() {
-    if (token) fetch("/api/v1/auth/logout", { method: "POST", headers: { "Authorization": `Bearer ${token}` } }).catch(() => {});
-    token = null;
-    refreshToken = null;
-    sessionStorage.removeItem("minsheng.console.token");
-    sessionStorage.removeItem("minsheng.console.refresh");
-    if (socket) socket.close();
-    $("#app").hidden = true;
-    $("#login").hidden = false;
-  }
-
-  $("#login-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    $("#login-error").textContent = "";
-    const form = new URLSearchParams({ username: $("#username").value, password: $("#password").value });
-    const response = await fetch("/api/v1/auth/token", { method: "POST", body: form });
-    if (!response.ok) { $("#login-error").textContent = "账号或密码不对。"; return; }
-    keepTokens(await response.json());
-    start();
-  });
-  $("#logout").addEventListener("click", logout);
-  if (token) start();
 })();

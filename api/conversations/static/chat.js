@@ -152,6 +152,11 @@
         render(data.message);
       } else if (data.type === "ack") {
         settle(data.client_message_id);
+      } else if (data.type === "error" && data.retry_after && data.client_message_id) {
+        // The conversation's previous turn is still being answered: keep the words, send them again.
+        setStatus("请稍等，正在处理上一句话…", false);
+        setTimeout(() => { sentOnThisSocket.delete(data.client_message_id); flush(); setStatus("在线", false); },
+                   data.retry_after * 1000);
       } else if (data.type === "error") {
         render({ role: "system", text: data.detail });
         if (data.client_message_id) {

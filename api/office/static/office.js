@@ -1,52 +1,17 @@
 // 工单工作台: one page for 派单员, 承办单位, 审核, 督办, 分管领导 and 回访. Each person sees the lists
 // of their post (from /api/v1/office/me); what they may do on a ticket comes from its allowed_actions.
-// Sign-in, token refresh and the WebSocket (token in the first message) work as on the console.
+// Sign-in and token refresh come from the staff pages' shared script (/static/meta/staff.js); the
+// WebSocket takes the token in its first message.
 // Every citizen-supplied string is inserted with textContent, never as markup.
 (() => {
   "use strict";
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
-  const KEY = "minsheng.office.";
-  let token = sessionStorage.getItem(KEY + "token");
-  let refreshToken = sessionStorage.getItem(KEY + "refresh");
   let me = null, view = null, rows = [], selected = null, current = null, socket = null, retryDelay = 500;
   let departments = [], reloadTimer = null, editing = false;
-
-  function keepTokens(body) {
-    token = body.access_token;
-    refreshToken = body.refresh_token;
-    sessionStorage.setItem(KEY + "token", token);
-    sessionStorage.setItem(KEY + "refresh", refreshToken);
-  }
-
-  // Access tokens live 15 minutes: on a 401 the refresh token (rotated each time) gets a new one, once.
-  async function refresh() {
-    if (!refreshToken) return false;
-    const response = await fetch("/api/v1/auth/refresh", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ refresh_token: refreshToken }),
-    });
-    if (!response.ok) return false;
-    keepTokens(await response.json());
-    return true;
-  }
-
-  async function request(path, options = {}, retried = false) {
-    const headers = { "Authorization": `Bearer ${token}`, ...(options.headers || {}) };
-    if (options.body && typeof options.body === "string") headers["Content-Type"] = "application/json";
-    const response = await fetch(path, { ...options, headers });
-    if (response.status === 401) {
-      if (!retried && await refresh()) return request(path, options, true);
-      logout();
-      throw new Error("登录已过期，请重新登录。");
-    }
-    if (!response.ok) {
-      const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
-      throw new Error(body?.detail ? (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)) : `请求失败（${response.status}）`);
-    }
-    return response;
-  }
-  const api = async (path, options) => (await request(path, options)).json();
+  const session = StaffSession({ page: "office", onStart: start, onStop: () => { if (socket) socket.close(); clearInterval(warningTimer); } });
+  const request = session.request;
+  const api = session.json;
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -570,6 +535,60 @@
     detail.dataset.rendered = String(Number(detail.dataset.rendered || 0) + 1);  // tells a fresh view from the last one
   }
 
+  // ---- 预警 (数据治理): the warnings pushed to this person's department (platform posts see all) ----------
+  let warningTimer = null;
+  async function loadWarnings() {
+    let waiting;
+    try { waiting = await api("/api/v1/analytics/warnings?unacknowledged=true"); } catch { return []; }
+    $("#warnings-open").hidden = !waiting.length;
+    $("#warnings-count").textContent = String(waiting.length);
+    return waiting;
+  }
+
+  function warningBox(w) {
+    const box = section(`${w.kind_label}：${w.title}`, w.acknowledged_at ? "warning done" : "warning");
+    box.dataset.warning = String(w.id);
+    box.append(el("div", "meta", `推送：${w.department || "未定单位"} · ${w.created_at}${w.place ? " · " + w.place : ""} · ${w.count}件`),
+               el("p", "detail-text", w.detail));
+    const nos = el("div", "nos");
+    for (const no of w.ticket_nos.slice(0, 30)) nos.append(button(no, "plain", () => open(no)));
+    if (w.ticket_nos.length > 30) nos.append(el("span", "muted", `等${w.ticket_nos.length}件`));
+    box.append(nos);
+    if (w.acknowledged_at) {
+      box.append(el("div", "meta", `已由 ${w.acknowledged_by} 于 ${w.acknowledged_at} 签收${w.ack_note ? "：" + w.ack_note : ""}`));
+      return box;
+    }
+    const note = textarea("note", "已采取或将采取的措施（如：已安排人员上门排查）");
+    note.maxLength = 2000;
+    const message = el("p", "notice");
+    box.append(note, button("签收预警", "", async () => {
+      try {
+        await api(`/api/v1/analytics/warnings/${w.id}/ack`, { method: "POST", body: JSON.stringify({ note: note.value.trim() || null }) });
+        editing = false;
+        toast("预警已签收。");
+        showWarnings();
+      } catch (e) { message.textContent = e.message; }
+    }), message);
+    return box;
+  }
+
+  async function showWarnings() {
+    selected = null;
+    $$("#list tr").forEach(tr => tr.classList.remove("selected"));
+    let all;
+    try { all = await api("/api/v1/analytics/warnings"); } catch (e) { $("#detail").replaceChildren(el("p", "error", e.message)); return; }
+    await loadWarnings();
+    const waiting = all.filter(w => !w.acknowledged_at);
+    const head = el("div", "detail-head");
+    head.append(el("h2", "", `预警（待签收${waiting.length}条）`));
+    const list = el("div", "warnings");
+    list.id = "warning-list";
+    list.append(...waiting.map(warningBox), ...all.filter(w => w.acknowledged_at).slice(0, 20).map(warningBox));
+    if (!all.length) list.append(el("p", "empty", "目前没有推送给您的预警。"));
+    $("#detail").replaceChildren(head, list);
+    document.body.classList.add("reading");
+  }
+
   // ---- live updates ------------------------------------------------------------------------------
   function onLive(data) {
     if (data.type !== "ticket") return;
@@ -592,7 +611,7 @@
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}/ws/office`);
-    socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token }));
+    socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: session.token() }));
     socket.onmessage = (event) => {
       const data = JSON.parse(event.data);
       if (data.type === "ready") {
@@ -606,8 +625,8 @@
     };
     socket.onclose = (event) => {
       document.body.dataset.live = "off";
-      if (!token) return;
-      if (event.code === 4401) { refresh().then(ok => ok ? connect() : logout()); return; }
+      if (!session.signedIn()) return;
+      if (event.code === 4401) { session.socketExpired().then(ok => ok && connect()); return; }
       $("#live-status").textContent = "连接断开，重连中…";
       $("#live-status").classList.add("off");
       setTimeout(connect, retryDelay);
@@ -620,7 +639,7 @@
     try {
       me = await api("/api/v1/office/me");
       departments = await api("/api/v1/org/departments");
-    } catch { logout(); return; }
+    } catch { session.logout(); return; }
     $("#me").textContent = `${me.full_name || me.username}（${me.department ? me.department + " · " : ""}${me.role_label}）`;
     document.body.dataset.role = me.role;
     const form = $("#search");
@@ -630,32 +649,14 @@
       ...departments.filter(d => d.kind === "属地").map(d => new Option(d.short, d.short)));
     view = me.views[0].id;
     renderViews(me.counts);
-    $("#login").hidden = true;
-    $("#app").hidden = false;
+    session.shown();
     loadList();
     connect();
+    loadWarnings();
+    clearInterval(warningTimer);  // the daily job files them: a look every five minutes is soon enough
+    warningTimer = setInterval(loadWarnings, 300000);
   }
 
-  function logout() {
-    if (token) fetch("/api/v1/auth/logout", { method: "POST", headers: { "Authorization": `Bearer ${token}` } }).catch(() => {});
-    token = null;
-    refreshToken = null;
-    sessionStorage.removeItem(KEY + "token");
-    sessionStorage.removeItem(KEY + "refresh");
-    if (socket) socket.close();
-    $("#app").hidden = true;
-    $("#login").hidden = false;
-  }
-
-  $("#login-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    $("#login-error").textContent = "";
-    const form = new URLSearchParams({ username: $("#username").value, password: $("#password").value });
-    const response = await fetch("/api/v1/auth/token", { method: "POST", body: form });
-    if (!response.ok) { $("#login-error").textContent = "账号或密码不对。"; return; }
-    keepTokens(await response.json());
-    start();
-  });
   $("#search").addEventListener("submit", (event) => {
     event.preventDefault();
     if (view !== "search" && me.views.some(v => v.id === "search")) { view = "search"; renderViews(); loadCounts(); }
@@ -666,7 +667,7 @@
   // Anything typed or chosen on the open ticket: live refreshes wait until it is submitted.
   $("#detail").addEventListener("input", () => { editing = true; });
   $("#detail").addEventListener("change", () => { editing = true; });
-  $("#logout").addEventListener("click", logout);
+  $("#warnings-open").addEventListener("click", showWarnings);
 
   // Dispatchers work from the keyboard: / search, J/K next/previous ticket, D dispatch, Esc back to the list.
   document.addEventListener("keydown", (event) => {
@@ -680,5 +681,4 @@
     else if (key === "k") { event.preventDefault(); step(-1); }
     else if (key === "d") { const go = $("#detail .do-dispatch"); if (go && !go.disabled) { event.preventDefault(); go.click(); } }
   });
-  if (token) start();
 })();

@@ -192,6 +192,16 @@ def test_burst_in_one_village_is_the_top_hotspot_and_warned(client: TestClient, 
     assert ok.status_code == 200 and ok.json()["acknowledged_by"] == "handler_cgj"
     assert client.post(f"/api/v1/analytics/warnings/{wid}/ack", json={}, headers=staff["handler_cgj"]).status_code == 409
 
+    # Hotspots are kept per data version: asked again they are the same; once a ticket of the burst is
+    # withdrawn (an ordinary ORM write) the next answer counts without it.
+    week = {"start": "2026-11-16", "end": "2026-11-22"}
+    assert client.get("/api/v1/analytics/hotspots", params=week, headers=staff["agent"]).json() == spots
+    with core_db.session_factory()() as s:
+        s.query(Ticket).filter_by(ticket_no=planted["burst"][0]).one().status = "已撤单"
+        s.commit()
+    top = client.get("/api/v1/analytics/hotspots", params=week, headers=staff["agent"]).json()[0]
+    assert top["count"] == 7 and planted["burst"][0] not in top["tickets"]
+
 
 def _docx_text(content: bytes) -> str:
     from io import BytesIO
