@@ -16,10 +16,11 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-# issue 14: 数据治理 (analytics) and its page
 from api.analytics.routes import pages as analytics_pages
 from api.analytics.routes import router as analytics_router
+from api.auth.routes import router as auth_router
 from api.auth.throttle import login_throttle
+from api.callbacks import chat as callback_chat
 from api.callbacks.routes import pages as callback_pages
 from api.callbacks.routes import router as callbacks_router
 from api.console.routes import pages as console_pages
@@ -33,16 +34,32 @@ from api.core.db import run_migrations, session_factory
 from api.core.http import BodyLimit, SecurityHeaders, install_log_redaction
 from api.core.settings import get_settings
 from api.knowledge.routes import router as knowledge_router
-from api.office.routes import pages as office_pages  # issue 13: 工单工作台
+from api.office.routes import pages as office_pages
 from api.office.routes import router as office_router
-from api.online.routes import router as online_router  # issue 14: 网络渠道 import
+from api.online.routes import router as online_router
+from api.open311.routes import router as open311_router
+from api.org.routes import router as org_router
 from api.privacy.policy import retention_policy
 from api.privacy.routes import router as privacy_router
 from api.privacy.service import purge_forever
 from api.routing import get_classifier
-from api.scheduler.startup import back_office_routers, start_back_office, stop_back_office
+from api.routing.classify_routes import router as classify_router
+from api.routing.linkage_routes import router as linkage_router
+from api.scheduler.startup import start_back_office, stop_back_office
 from api.tickets.citizen_routes import router as citizen_tickets_router
+from api.tickets.routes import notifications_router
 from api.tickets.routes import router as tickets_router
+
+# Every router of the API, in the order the OpenAPI page lists them (the one place they are registered).
+ROUTERS = (
+    conversations_router, chat_socket_router, citizen_tickets_router, tickets_router, knowledge_router,
+    auth_router, org_router, classify_router, notifications_router, linkage_router, open311_router,
+    console_router, console_pages, callbacks_router, callback_pages,
+    privacy_router, analytics_router, analytics_pages, online_router, voice_router,
+    office_router, office_pages,  # 工单工作台 (/office)
+)
+# Page assets: URL prefix -> the domain's static folder.
+STATIC_FOLDERS = ("callbacks", "console", "analytics", "office")
 
 STATIC = Path(__file__).parent / "conversations" / "static"
 META_STATIC = Path(__file__).parent / "core" / "static"
@@ -107,6 +124,28 @@ def _publish_validation_schema(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    # Keep the reason readable: the first problem in Mandarin, all of them for developers.
+    errors = _field_errors(exc)
+    first = errors[0] if errors else {"loc": [], "msg": ""}
+    first_msg = first["msg"].removeprefix("Value error, ")
+    where = ".".join(p for p in first["loc"] if p not in ("body",)) or "请求"
+    return JSONResponse(
+        status_code=422,
+        content={"detail": f"请求内容不正确（{where}）：{first_msg}", "errors": errors},
+    )
+
+async def _database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+    # A lost connection or a lock timeout: retryable, and what was committed before is safe.
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
+    return JSONResponse(status_code=503, headers={"Retry-After": "5"},
+                        content={"detail": "系统繁忙，请稍后重试；已经提交的内容不会丢失。"})
+
+async def _number_too_large(request: Request, exc: OverflowError) -> JSONResponse:
+    # A path or query number beyond what the database stores (e.g. /jobs/99999999999999999999).
+    return JSONResponse(status_code=422, content={"detail": "请求中的数字太大，超出了有效范围。"})
+
+
 def create_app() -> FastAPI:
     install_log_redaction()
     app = FastAPI(
@@ -122,50 +161,14 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
     _publish_validation_schema(app)
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # Keep the reason readable: the first problem in Mandarin, all of them for developers.
-        errors = _field_errors(exc)
-        first = errors[0] if errors else {"loc": [], "msg": ""}
-        first_msg = first["msg"].removeprefix("Value error, ")
-        where = ".".join(p for p in first["loc"] if p not in ("body",)) or "请求"
-        return JSONResponse(
-            status_code=422,
-            content={"detail": f"请求内容不正确（{where}）：{first_msg}", "errors": errors},
-        )
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(OperationalError, _database_busy)
+    app.add_exception_handler(OverflowError, _number_too_large)
 
-    @app.exception_handler(OperationalError)
-    async def _database_busy(request: Request, exc: OperationalError) -> JSONResponse:
-        # A lost connection or a lock timeout: retryable, and what was committed before is safe.
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
-        return JSONResponse(status_code=503, headers={"Retry-After": "5"},
-                            content={"detail": "系统繁忙，请稍后重试；已经提交的内容不会丢失。"})
-
-    @app.exception_handler(OverflowError)
-    async def _number_too_large(request: Request, exc: OverflowError) -> JSONResponse:
-        # A path or query number beyond what the database stores (e.g. /jobs/99999999999999999999).
-        return JSONResponse(status_code=422, content={"detail": "请求中的数字太大，超出了有效范围。"})
-
-    app.include_router(conversations_router)
-    app.include_router(chat_socket_router)
-    app.include_router(citizen_tickets_router)
-    app.include_router(tickets_router)
-    app.include_router(knowledge_router)
-    for router in back_office_routers():
+    for router in ROUTERS:
         app.include_router(router)
-    app.include_router(console_router)
-    app.include_router(console_pages)
-    app.include_router(callbacks_router)
-    app.include_router(callback_pages)
-    app.include_router(privacy_router)  # issue-16
-    app.include_router(analytics_router)  # issue 14
-    app.include_router(analytics_pages)
-    app.include_router(online_router)
-    # issue-17: voice line events
-    app.include_router(voice_router)
-    # issue 13: 工单工作台 (/office)
-    app.include_router(office_router)
-    app.include_router(office_pages)
+    # The hub hands a chat answer to a waiting 回访 before Rasa sees it.
+    callback_chat.register()
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:
@@ -188,14 +191,9 @@ def create_app() -> FastAPI:
     app.mount("/static/meta", StaticFiles(directory=META_STATIC), name="meta-static")
 
     app.mount("/static/chat", StaticFiles(directory=STATIC), name="chat-static")
-    app.mount("/static/callbacks", StaticFiles(directory=Path(__file__).parent / "callbacks" / "static"),
-              name="callbacks-static")
-    app.mount("/static/console", StaticFiles(directory=Path(__file__).parent / "console" / "static"),
-              name="console-static")
-    app.mount("/static/analytics", StaticFiles(directory=Path(__file__).parent / "analytics" / "static"),
-              name="analytics-static")  # issue 14
-    app.mount("/static/office", StaticFiles(directory=Path(__file__).parent / "office" / "static"),
-              name="office-static")  # issue 13
+    for domain in STATIC_FOLDERS:
+        app.mount(f"/static/{domain}", StaticFiles(directory=Path(__file__).parent / domain / "static"),
+                  name=f"{domain}-static")
     return app
 
 

@@ -37,10 +37,8 @@ def _reset(url: str) -> None:
     os.environ["MINSHENG_BCRYPT_ROUNDS"] = "4"
     from api.core import db
     from api.core.settings import get_settings
-    from api.tickets.config import backoffice_settings
 
     get_settings.cache_clear()
-    backoffice_settings.cache_clear()
     db.reset_engine()
 
 

@@ -32,7 +32,6 @@ sys.path.insert(0, str(ROOT))
 async def run(calls: int, lines: int, work: Path) -> dict[str, Any]:
     import httpx
 
-    from api.callbacks.policy import callback_settings
     from api.core import db as core_db
     from api.core.settings import get_settings
     from telephony.callback_worker import CallbackApi, CallbackWorker, WorkerConfig
@@ -49,7 +48,7 @@ async def run(calls: int, lines: int, work: Path) -> dict[str, Any]:
         "MINSHENG_CALLBACK_RECORDINGS_DIR": str(work / "recordings"),
     })
     get_settings.cache_clear()
-    callback_settings.cache_clear()
+    get_settings.cache_clear()
     core_db.reset_engine()
     core_db.run_migrations()
     users = [f"1380515{i:04d}" for i in range(calls)]

@@ -16,9 +16,7 @@ ALGORITHM = "HS256"
 
 def hash_password(password: str) -> str:
     # bcrypt only reads 72 bytes; longer passphrases are cut the same way on check.
-    from api.tickets.config import backoffice_settings
-
-    rounds = max(4, min(backoffice_settings().bcrypt_rounds, 16))
+    rounds = max(4, min(get_settings().bcrypt_rounds, 16))
     return bcrypt.hashpw(password.encode()[:72], bcrypt.gensalt(rounds)).decode()
 
 

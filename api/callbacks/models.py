@@ -9,29 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.core.db import Base, utcnow
 
-
-class CallbackRequestStatus(StrEnum):
-    waiting = "待回电"
-    done = "已回电"
-    cancelled = "已取消"
-
-
-class CallbackRequest(Base):
-    """A citizen asked to be called back (after hours, nobody on duty): the morning queue."""
-
-    __tablename__ = "callback_requests"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
-    phone: Mapped[str] = mapped_column(String(32))
-    preferred_time: Mapped[str | None] = mapped_column(String(64))
-    note: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(8), default=CallbackRequestStatus.waiting, index=True)
-    handled_by: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    handled_at: Mapped[datetime | None] = mapped_column()
-
-
 # ---- 智能回访 (satisfaction follow-up, issue 6) ------------------------------------------------
 
 

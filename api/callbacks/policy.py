@@ -11,12 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
+from api.core.settings import CallbackSettings, get_settings
 from api.tickets.deadlines import is_workday as cn_is_workday
 
 Calendar = Callable[[date], bool]  # True on working days (chinese_calendar: holidays and 调休)
@@ -208,56 +205,24 @@ def satisfaction_rate(satisfied: int, basically: int, dissatisfied: int) -> floa
     return None if valid == 0 else (satisfied + basically) / valid
 
 
-# ---- settings -------------------------------------------------------------------------------
+# ---- from the settings ---------------------------------------------------------------------------
 
-class CallbackSettings(BaseSettings):
-    """MINSHENG_CALLBACK_* environment settings (the county's choices)."""
-
-    model_config = SettingsConfigDict(env_prefix="MINSHENG_CALLBACK_", env_file=".env", extra="ignore")
-
-    windows: str = "09:00-12:00,14:00-20:00"
-    call_on_rest_days: bool = False
-    within_hours: float = 24.0
-    max_attempts: int = 3
-    backoff_minutes: str = "30,120"
-    reschedule_minutes: float = 60
-    confidential: ConfidentialMode = ConfidentialMode.manual
-    chat_first: bool = True
-    chat_wait_minutes: float = 240
-    auto_campaign: bool = False  # True: workers dial without a campaign started by staff
-    lease_seconds: int = 90  # a worker heartbeats well within this; a dead worker's job is re-offered after it
-    close_without_rating: bool = True  # 3 attempts unanswered / 不回访 → close the ticket as 未回访 (not in 满意率)
-    recordings_dir: str = "var/callbacks/recordings"
-    hotline_name: str = "建湖12345热线"
-
-    @field_validator("windows")
-    @classmethod
-    def _windows(cls, value: str) -> str:
-        for part in value.split(","):
-            Window.parse(part)
-        return value
-
-    def policy(self, timezone: str) -> CallbackPolicy:
-        return CallbackPolicy(
-            windows=tuple(Window.parse(p) for p in self.windows.split(",") if p.strip()),
-            call_on_rest_days=self.call_on_rest_days,
-            within_hours=self.within_hours,
-            max_attempts=self.max_attempts,
-            backoff=tuple(timedelta(minutes=float(m)) for m in self.backoff_minutes.split(",") if m.strip()),
-            reschedule_after=timedelta(minutes=self.reschedule_minutes),
-            confidential=self.confidential,
-            timezone=timezone,
-            chat_first=self.chat_first,
-            chat_wait=timedelta(minutes=self.chat_wait_minutes),
-        )
-
-
-@lru_cache
-def callback_settings() -> CallbackSettings:
-    return CallbackSettings()
+def policy_from(settings: CallbackSettings, timezone: str) -> CallbackPolicy:
+    """The policy the county chose (MINSHENG_CALLBACK_*, api.core.settings.CallbackSettings)."""
+    return CallbackPolicy(
+        windows=tuple(Window.parse(p) for p in settings.windows.split(",") if p.strip()),
+        call_on_rest_days=settings.call_on_rest_days,
+        within_hours=settings.within_hours,
+        max_attempts=settings.max_attempts,
+        backoff=tuple(timedelta(minutes=float(m)) for m in settings.backoff_minutes.split(",") if m.strip()),
+        reschedule_after=timedelta(minutes=settings.reschedule_minutes),
+        confidential=ConfidentialMode(settings.confidential),
+        timezone=timezone,
+        chat_first=settings.chat_first,
+        chat_wait=timedelta(minutes=settings.chat_wait_minutes),
+    )
 
 
 def current_policy() -> CallbackPolicy:
-    from api.core.settings import get_settings
-
-    return callback_settings().policy(get_settings().timezone)
+    settings = get_settings()
+    return policy_from(settings.callbacks, settings.timezone)

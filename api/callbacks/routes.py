@@ -9,10 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 
 from api.auth.deps import Principal, require_principal, require_roles
 from api.auth.models import Role, User
-from api.callbacks import service
+from api.callbacks import campaigns as campaign_runs
+from api.callbacks import chat, service, statistics
+from api.callbacks import queue as job_queue
 from api.callbacks.models import JOB_STATUS_LABELS, CallbackCampaign, CallbackJob, CallbackOptOut, JobStatus
 from api.callbacks.policy import OUTCOME_LABELS, Outcome
 from api.callbacks.schemas import (
@@ -36,6 +39,7 @@ from api.conversations.live import live
 from api.conversations.models import Conversation, Message
 from api.core.db import SessionDep, session_factory
 from api.core.security import ServiceDep
+from api.core.text import normalise_phone
 from api.tickets.access import mask_phone
 
 STATIC = Path(__file__).parent / "static"
@@ -73,7 +77,7 @@ def campaign_out(campaign: CallbackCampaign) -> CampaignOut:
     return CampaignOut.model_validate(campaign, from_attributes=True)
 
 
-async def _publish(posts: list[service.ChatPost]) -> None:
+async def _publish(posts: list[chat.ChatPost]) -> None:
     """Push follow-up questions to open chat pages and consoles (the hub's live channel)."""
     if not posts:
         return
@@ -92,11 +96,11 @@ async def _publish(posts: list[service.ChatPost]) -> None:
         await live.publish_messages(conversation_id, [message], mode)
 
 
-def _run_chat() -> list[service.ChatPost]:
+def _run_chat() -> list[chat.ChatPost]:
     with session_factory()() as db_session:
-        service.sync(db_session=db_session)
-        posts = service.start_chat_followups(db_session=db_session)
-        posts += service.collect_chat_answers(db_session=db_session)
+        job_queue.sync(db_session=db_session)
+        posts = chat.start_chat_followups(db_session=db_session)
+        posts += chat.collect_chat_answers(db_session=db_session)
         return posts
 
 
@@ -108,7 +112,7 @@ async def claim_job(body: ClaimIn, _: ServiceDep) -> ClaimOut | None:
 
     def run() -> ClaimOut | None:
         with session_factory()() as db_session:
-            claim = service.claim(db_session=db_session, worker=body.worker, lease_seconds=body.lease_seconds)
+            claim = job_queue.claim(db_session=db_session, worker=body.worker, lease_seconds=body.lease_seconds)
             if claim is None:
                 return None
             job = claim.job
@@ -124,7 +128,7 @@ async def claim_job(body: ClaimIn, _: ServiceDep) -> ClaimOut | None:
 @router.post("/jobs/{job_id}/heartbeat", summary="外呼程序续租（服务令牌）")
 def heartbeat(job_id: int, body: HeartbeatIn, db_session: SessionDep, _: ServiceDep) -> dict:
     try:
-        job = service.heartbeat(db_session=db_session, job_id=job_id, token=body.lease_token, lease_seconds=body.lease_seconds)
+        job = job_queue.heartbeat(db_session=db_session, job_id=job_id, token=body.lease_token, lease_seconds=body.lease_seconds)
     except service.CallbackError as exc:
         raise _raise(exc) from None
     return {"lease_expires_at": job.lease_expires_at}
@@ -133,7 +137,7 @@ def heartbeat(job_id: int, body: HeartbeatIn, db_session: SessionDep, _: Service
 @router.post("/jobs/{job_id}/release", summary="外呼程序未拨打就交回任务（服务令牌）")
 def release(job_id: int, body: HeartbeatIn, db_session: SessionDep, _: ServiceDep) -> dict:
     try:
-        job = service.release(db_session=db_session, job_id=job_id, token=body.lease_token)
+        job = job_queue.release(db_session=db_session, job_id=job_id, token=body.lease_token)
     except service.CallbackError as exc:
         raise _raise(exc) from None
     return {"status": job.status}
@@ -145,7 +149,7 @@ async def upload_recording(job_id: int, request: Request, lease_token: str, _: S
 
     def run() -> str:
         with session_factory()() as db_session:
-            return service.store_recording(db_session=db_session, job_id=job_id, token=lease_token, wav=wav)
+            return job_queue.store_recording(db_session=db_session, job_id=job_id, token=lease_token, wav=wav)
 
     try:
         path = await run_in_threadpool(run)
@@ -156,9 +160,9 @@ async def upload_recording(job_id: int, request: Request, lease_token: str, _: S
 
 @router.post("/jobs/{job_id}/result", response_model=JobOut, summary="外呼程序报告一次回访的结果（服务令牌）")
 def report(job_id: int, body: ResultIn, db_session: SessionDep, _: ServiceDep) -> JobOut:
-    result = service.Result(**body.model_dump(exclude={"lease_token"}))
+    result = job_queue.Result(**body.model_dump(exclude={"lease_token"}))
     try:
-        job = service.report(db_session=db_session, job_id=job_id, token=body.lease_token, result=result)
+        job = job_queue.report(db_session=db_session, job_id=job_id, token=body.lease_token, result=result)
     except service.CallbackError as exc:
         raise _raise(exc) from None
     return job_out(job, service.department_names(db_session))
@@ -169,9 +173,9 @@ def report(job_id: int, body: ResultIn, db_session: SessionDep, _: ServiceDep) -
 @router.post("/chat/{conversation_id}/answer", response_model=ChatAnswerOut,
              responses=CHAT_ERRORS, summary="群众在对话中回答回访问题（按钮 payload 或文字）；需对话令牌或服务令牌")
 async def chat_answer(conversation_id: str, body: ChatAnswerIn, _: TrustedDep) -> ChatAnswerOut:
-    def run() -> tuple[ChatAnswerOut, list[service.ChatPost]]:
+    def run() -> tuple[ChatAnswerOut, list[chat.ChatPost]]:
         with session_factory()() as db_session:
-            job, post = service.chat_answer(db_session=db_session, conversation_id=conversation_id,
+            job, post = chat.chat_answer(db_session=db_session, conversation_id=conversation_id,
                                             payload=body.payload, text=body.text)
             reply, buttons = None, []
             if post is not None:
@@ -198,43 +202,44 @@ async def chat_run(_: Annotated[Principal, Depends(require_principal(*RUN_ROLES,
 
 @router.post("/sync", summary="按工单状态补排回访任务（进入待回访的工单）")
 def sync(_: Runner, db_session: SessionDep) -> dict:
-    return {"scheduled": service.sync(db_session=db_session)}
+    return {"scheduled": job_queue.sync(db_session=db_session)}
 
 
 @router.get("/queue", response_model=list[JobOut], summary="今日回访队列")
 def queue(_: Viewer, db_session: SessionDep) -> list[JobOut]:
-    service.sync(db_session=db_session)
+    job_queue.sync(db_session=db_session)
     names = service.department_names(db_session)
-    return [job_out(j, names) for j in service.today_queue(db_session=db_session)]
+    return [job_out(j, names) for j in statistics.today_queue(db_session=db_session)]
 
 
 @router.get("/progress", summary="今日进度：通话中、已完成、未成功、稍后重拨")
 def progress(_: Viewer, db_session: SessionDep) -> dict:
-    return service.progress(db_session=db_session)
+    return statistics.progress(db_session=db_session)
 
 
 @router.get("/campaigns", response_model=list[CampaignOut], summary="回访批次")
 def campaigns(_: Viewer, db_session: SessionDep) -> list[CampaignOut]:
-    return [campaign_out(c) for c in service.list_campaigns(db_session=db_session)]
+    return [campaign_out(c) for c in campaign_runs.list_campaigns(db_session=db_session)]
 
 
 @router.post("/campaigns", response_model=CampaignOut, status_code=201, summary="开始今日回访（已有则继续）")
 def start_campaign(body: CampaignIn, user: Runner, db_session: SessionDep) -> CampaignOut:
-    return campaign_out(service.start_campaign(db_session=db_session, actor=user.username, name=body.name))
+    return campaign_out(campaign_runs.start_campaign(db_session=db_session, actor=user.username, name=body.name))
 
 
 @router.post("/campaigns/{campaign_id}/pause", response_model=CampaignOut, summary="暂停（通话中的电话会打完）")
 def pause_campaign(campaign_id: int, _: Runner, db_session: SessionDep) -> CampaignOut:
-    try:
-        return campaign_out(service.set_campaign_status(db_session=db_session, campaign_id=campaign_id, status="paused"))
-    except service.CallbackError as exc:
-        raise _raise(exc) from None
+    return _set_campaign(db_session, campaign_id, "paused")
 
 
 @router.post("/campaigns/{campaign_id}/resume", response_model=CampaignOut, summary="继续")
 def resume_campaign(campaign_id: int, _: Runner, db_session: SessionDep) -> CampaignOut:
+    return _set_campaign(db_session, campaign_id, "running")
+
+
+def _set_campaign(db_session: Session, campaign_id: int, status: str) -> CampaignOut:
     try:
-        return campaign_out(service.set_campaign_status(db_session=db_session, campaign_id=campaign_id, status="running"))
+        return campaign_out(campaign_runs.set_campaign_status(db_session=db_session, campaign_id=campaign_id, status=status))
     except service.CallbackError as exc:
         raise _raise(exc) from None
 
@@ -242,24 +247,24 @@ def resume_campaign(campaign_id: int, _: Runner, db_session: SessionDep) -> Camp
 def _filters(
     start: date | None = None, end: date | None = None, rating: str | None = None, status: str | None = None,
     department: str | None = None, outcome: str | None = None, ticket_no: str | None = None,
-) -> service.ResultFilter:
-    return service.ResultFilter(start=start, end=end, rating=rating or None, status=status or None,
+) -> statistics.ResultFilter:
+    return statistics.ResultFilter(start=start, end=end, rating=rating or None, status=status or None,
                                 department_id=department or None, outcome=outcome or None, ticket_no=ticket_no or None)
 
 
-Filters = Annotated[service.ResultFilter, Depends(_filters)]
+Filters = Annotated[statistics.ResultFilter, Depends(_filters)]
 
 
 @router.get("/results", response_model=list[JobOut], summary="回访结果（可按日期、满意度、状态、承办单位、结果筛选）")
 def results(filters: Filters, _: Viewer, db_session: SessionDep,
             limit: Annotated[int, Query(ge=1, le=2000)] = 500, offset: Annotated[int, Query(ge=0)] = 0) -> list[JobOut]:
     names = service.department_names(db_session)
-    return [job_out(j, names) for j in service.results(db_session=db_session, filters=filters, limit=limit, offset=offset)]
+    return [job_out(j, names) for j in statistics.results(db_session=db_session, filters=filters, limit=limit, offset=offset)]
 
 
 @router.get("/results.xlsx", summary="导出回访结果（Excel）")
 def export(filters: Filters, _: Viewer, db_session: SessionDep) -> Response:
-    data = service.export_xlsx(db_session=db_session, filters=filters)
+    data = statistics.export_xlsx(db_session=db_session, filters=filters)
     name = f"callbacks-{date.today().isoformat()}.xlsx"
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -283,7 +288,7 @@ def recording(job_id: int, _: Viewer, db_session: SessionDep) -> FileResponse:
 
 @router.get("/stats", summary="满意率：(满意 + 基本满意) / 有效回访数，分承办单位和全县")
 def stats(_: Viewer, db_session: SessionDep, start: date | None = None, end: date | None = None) -> dict:
-    return service.stats(db_session=db_session, start=start, end=end)
+    return statistics.stats(db_session=db_session, start=start, end=end)
 
 
 @router.get("/optouts", response_model=list[OptOutOut], summary="不回访登记")
@@ -298,8 +303,6 @@ def optouts(user: Viewer, db_session: SessionDep) -> list[OptOutOut]:
 def add_optout(body: OptOutIn, user: Runner, db_session: SessionDep) -> OptOutOut:
     phone = body.phone
     if phone:
-        from api.tickets.schemas import normalise_phone
-
         try:
             phone = normalise_phone(phone)
         except ValueError as exc:

@@ -6,8 +6,11 @@
        └─语音信箱/无人应答 ─► voicemail  (any time) 别再打了 ─► refused
 
 Nothing about the matter is said before the callee is confirmed (only the hotline's name and
-the question "请问是X本人吗"). The telephony worker and the chat follow-up both drive this same
-machine, so the questions and their parsing are identical on the phone and in the chat.
+the question "请问是X本人吗"). The telephony worker and the chat follow-up (api.callbacks.chat)
+both drive this same machine, so the stages and the parsing of answers are the same on the phone
+and in the chat. In a chat (`chat=True`) the citizen is already known (no confirm stage), buttons
+stand for the keypad, questions are worded for reading, and an answer not understood is asked
+again as often as needed (a chat has no line to keep busy).
 """
 
 from __future__ import annotations
@@ -30,13 +33,6 @@ class Stage(StrEnum):
 
 
 RATING_KEYS = {"1": "满意", "2": "基本满意", "3": "不满意"}
-# Phrase list for the recogniser on closed questions (vosk grammar) — see telephony/callback_worker.py.
-GRAMMAR = {
-    Stage.confirm: ["是", "是的", "对", "对的", "我是", "不是", "打错了", "现在不方便", "在忙"],
-    Stage.solved: ["解决了", "已经解决了", "没有解决", "没解决", "还没有", "是", "不是", "现在不方便"],
-    Stage.rating: ["满意", "非常满意", "基本满意", "还可以", "一般", "不满意", "很不满意", "现在不方便"],
-}
-
 
 # ---- understanding what the citizen said ---------------------------------------------------------
 
@@ -129,6 +125,7 @@ class Matter:
     accepted_on: date | None
     summary: str | None  # None: the matter is not described (confidential, no_summary mode)
     hotline: str = "建湖12345热线"
+    ticket_no: str | None = None  # named in a chat, where the citizen reads it; never said on the phone
 
 
 @dataclass
@@ -136,6 +133,7 @@ class Step:
     say: str
     expect: Stage | None  # what the next input answers; None: the call ends after `say`
     outcome: Outcome | None = None
+    understood: bool = True  # False: the input answered nothing (a chat asks again)
 
 
 @dataclass
@@ -149,6 +147,7 @@ class Survey:
     outcome: Outcome | None = None
     misses: int = 0
     transcript: list[dict[str, Any]] = field(default_factory=list)
+    chat: bool = False
 
     # -- prompts ---------------------------------------------------------------------------------
     def _who(self) -> str:
@@ -169,18 +168,39 @@ class Survey:
         return "请问问题解决了吗？解决了请按1，没解决请按2。"
 
     def _ask_rating(self, again: bool = False) -> str:
+        if self.chat:
+            return "请您对这次办理给个评价："
         if again:
             return "不好意思，没听清楚。满意请按1，基本满意请按2，不满意请按3。"
         return "请您评价一下：满意请按1，基本满意请按2，不满意请按3。"
 
     def _ask_reason(self) -> str:
+        if self.chat:
+            if self.rating == "不满意":
+                return "很抱歉没能让您满意。请您直接输入不满意的原因，我们会转交承办单位重新办理。"
+            return "请您直接输入还有哪些地方没有解决，我们会转交承办单位重新办理。"
         if self.rating == "不满意":
             return "很抱歉没让您满意。请简单说一下原因，说完按井号键。"
         return "请说一下还有哪些没有解决，说完按井号键。"
 
     # -- driving ---------------------------------------------------------------------------------
     def start(self) -> Step:
+        if self.chat:  # the conversation is the citizen's own: straight to the matter
+            self.confirmed, self.stage = True, Stage.solved
+            return self._bot(Step(self._chat_opening(), Stage.solved))
         return self._bot(Step(f"您好，这里是{self.matter.hotline}。{self._who()}", Stage.confirm))
+
+    def _chat_opening(self) -> str:
+        m = self.matter
+        when = f"{m.accepted_on.month}月{m.accepted_on.day}日" if m.accepted_on else "前几天"
+        what = f"关于{m.summary}的问题" if m.summary else "问题"
+        return (f"您好，这里是{m.hotline}。您{when}反映的{what}（工单号{m.ticket_no}），承办单位已经答复。"
+                "想跟您做个回访：您反映的问题解决了吗？")
+
+    def on_choice(self, key: str, title: str) -> Step:
+        """A button tapped in the chat: answered as the keypad digit it stands for."""
+        self.transcript.append({"who": "citizen", "stage": self.stage.value, "text": title, "key": key})
+        return self._bot(self._handle(key, keyed=True))
 
     def on_text(self, text: str) -> Step:
         """A final recognition result, a typed chat answer, or a button title."""
@@ -226,6 +246,8 @@ class Survey:
 
     # -- internals ---------------------------------------------------------------------------------
     def _bot(self, step: Step) -> Step:
+        if not step.understood:
+            return step
         self.transcript.append({"who": "bot", "stage": self.stage.value, "text": step.say})
         return step
 
@@ -237,7 +259,7 @@ class Survey:
     def _handle(self, text: str, *, keyed: bool) -> Step:
         if self.stage == Stage.ended:
             return Step("", None, self.outcome)
-        if not keyed:
+        if not keyed and not self.chat:
             if not self.confirmed and is_voicemail(text):
                 return self._end("", Outcome.voicemail)
             if is_refusal(text):
@@ -276,15 +298,21 @@ class Survey:
         if rating == "不满意" or self.solved is False:
             self.stage = Stage.reason
             return Step(self._ask_reason(), Stage.reason)
+        if self.chat:
+            return self._end("感谢您的评价和对12345热线工作的支持！", Outcome.completed)
         return self._end("好的，感谢您的支持，再见！", Outcome.completed)
 
     def _finish_reason(self, text: str | None) -> Step:
         if text and text.strip():
             self.reason = text.strip() if not self.reason else f"{self.reason} {text.strip()}"
+            if self.chat:
+                return self._end("您的意见我们已经记下了，会转交承办单位重新办理并跟踪督办。感谢您的耐心！", Outcome.completed)
             return self._end("您的意见已经记下，我们会督促承办单位重新办理。谢谢您，再见！", Outcome.completed)
         return self._end("好的，我们会督促承办单位重新办理。谢谢您，再见！", Outcome.completed)
 
     def _miss(self) -> Step:
+        if self.chat:
+            return Step("", self.stage, understood=False)
         self.misses += 1
         if self.misses >= 2:
             if self.stage == Stage.confirm:

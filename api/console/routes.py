@@ -21,6 +21,7 @@ from api.conversations.live import CONSOLE, live, message_json
 from api.conversations.models import Channel, Conversation
 from api.conversations.models import Role as MessageRole
 from api.core.db import SessionDep, in_session, session_factory
+from api.tickets import intake
 from api.tickets import service as tickets
 from api.tickets.routes import ticket_out
 from api.tickets.schemas import TicketIn, TicketOut, first_problem
@@ -153,7 +154,7 @@ async def file_ticket(conversation_id: str, body: ConsoleTicketIn, agent: Agent)
             if existing and not body.another_matter and not tickets.replays(db_session=db_session, idempotency_key=key):
                 # One conversation, one matter, one 工单: a second submission is the same 诉求 again.
                 raise HTTPException(409, detail=service.already_filed(existing))
-            ticket, created = tickets.create(
+            ticket, created = intake.create(
                 db_session=db_session, ticket_in=ticket_in, idempotency_key=key, actor=agent.username,
             )
             handoff.audit(db_session, conversation_id, "file_ticket", agent.username, ticket.ticket_no)

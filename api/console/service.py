@@ -10,10 +10,17 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.callbacks.models import CallbackRequest, CallbackRequestStatus
 from api.conversations import handoff, rasa_client
 from api.conversations.live import CONSOLE, live
-from api.conversations.models import Conversation, ConversationEvent, Message, Mode, Role
+from api.conversations.models import (
+    CallbackRequest,
+    CallbackRequestStatus,
+    Conversation,
+    ConversationEvent,
+    Message,
+    Mode,
+    Role,
+)
 from api.core.db import session_factory
 from api.tickets.access import mask_text
 from api.tickets.models import Ticket

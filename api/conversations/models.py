@@ -106,3 +106,27 @@ class ConversationEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CallbackRequestStatus(StrEnum):
+    waiting = "待回电"
+    done = "已回电"
+    cancelled = "已取消"
+
+
+class CallbackRequest(Base):
+    """回电: a citizen asked to be called back (after hours, nobody on duty): the morning queue.
+
+    Not the 回访 follow-up of api.callbacks: that one calls about a ticket already answered."""
+
+    __tablename__ = "callback_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    preferred_time: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8), default=CallbackRequestStatus.waiting, index=True)
+    handled_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    handled_at: Mapped[datetime | None] = mapped_column()

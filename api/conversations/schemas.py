@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from api.core.text import normalise_phone
+
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -79,6 +81,4 @@ class CallbackRequestIn(BaseModel):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str) -> str:
-        from api.tickets.schemas import normalise_phone
-
         return normalise_phone(value)

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -19,9 +20,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.callbacks.models import CallbackRequest
 from api.conversations import ordering, rasa_client
-from api.conversations.models import Channel, Conversation, ConversationEvent, Message, Mode, Role
+from api.conversations.models import CallbackRequest, Channel, Conversation, ConversationEvent, Message, Mode, Role
 from api.conversations.schemas import CONVERSATION_ID, MessageIn
 from api.core.db import in_session, utcnow
 from api.core.settings import get_settings
@@ -260,7 +260,7 @@ def _take(*, db_session: Session, conversation_id: str, message_in: MessageIn, t
         pass  # relayed to the agent console by the caller; Rasa is not called
     elif not message_in.payload and not has_words(text):
         new.append(add_message(db_session, conversation, Role.bot, NO_WORDS_PROMPT))
-    elif (followup := _satisfaction_answer(db_session, conversation, message_in.payload, text)) is not None:
+    elif (followup := _hooked_answer(db_session, conversation, message_in.payload, text)) is not None:
         new.extend(followup)
     else:
         step.waiting = _waiting_ids(db_session, conversation_id)
@@ -365,29 +365,26 @@ def _store_turn(*, db_session: Session, citizen_id: int, turn: rasa_client.Turn)
     return conversation, out
 
 
-FOLLOWUP_REPROMPT = "不好意思，我没看明白。请您点一下上面的按钮，或者直接回复“满意”“基本满意”或“不满意”。"
+# A higher domain that holds its own dialogue in a chat (the 回访 follow-up, api.callbacks.chat)
+# registers here to take the citizen's answer before Rasa does; it returns the replies it stored,
+# or None when nothing of its own is waiting in this conversation.
+AnswerHook = Callable[..., list[Message] | None]
+_answer_hooks: list[AnswerHook] = []
 
 
-def _satisfaction_answer(
+def register_answer_hook(hook: AnswerHook) -> None:
+    if hook not in _answer_hooks:
+        _answer_hooks.append(hook)
+
+
+def _hooked_answer(
     db_session: Session, conversation: Conversation, payload: str | None, text: str
 ) -> list[Message] | None:
-    """A satisfaction follow-up is waiting in this chat: the answer goes to it, not to Rasa."""
-    from api.callbacks import service as callbacks  # the follow-up owns its own dialogue
-
-    if payload and payload.startswith(callbacks.CHAT_PREFIX) and payload not in (conversation.offered_payloads or []):
-        payload = None  # a forged or stale button: treat as typed text
-    db_session.flush()
-    job, post = callbacks.chat_answer(
-        db_session=db_session, conversation_id=conversation.id, payload=payload, text=None if payload else text
-    )
-    if job is None:
-        return None
-    if post is None:
-        return [add_message(db_session, conversation, Role.bot, FOLLOWUP_REPROMPT)]
-    message = db_session.get(Message, post.message_id)
-    if message is not None and message.buttons:
-        conversation.offered_payloads = [b["payload"] for b in message.buttons]
-    return [message] if message is not None else []
+    for hook in _answer_hooks:
+        replies = hook(db_session=db_session, conversation=conversation, payload=payload, text=text)
+        if replies is not None:
+            return replies
+    return None
 
 
 def _note_risk(db_session: Session, conversation: Conversation, text: str) -> None:

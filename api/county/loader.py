@@ -159,6 +159,16 @@ def _cross_check(
     taxonomy: Taxonomy,
     problems: list[str],
 ) -> None:
+    _check_ids(gazetteer, leaders, departments, routing, linkage, faq, problems)
+    _check_organisation(gazetteer, leaders, departments, problems)
+    refs = _Refs({d.id for d in departments}, taxonomy, problems)
+    _check_routing(routing, taxonomy, refs, problems)
+    _check_linkage(linkage, refs, problems)
+
+
+def _check_ids(gazetteer: Gazetteer, leaders: list[Leader], departments: list[Department], routing: RoutingConfig,
+               linkage: Linkage, faq: Faq, problems: list[str]) -> None:
+    """Every id, name and alias that other files refer to is unique in its own file."""
     towns = gazetteer.towns
     _check_unique("gazetteer.yml: town id", (t.id for t in towns), problems)
     _check_unique("gazetteer.yml: town name", (t.name for t in towns), problems)
@@ -175,9 +185,12 @@ def _cross_check(
     _check_unique("routing.yml: keyword rule id", (r.id for r in routing.keyword_rules), problems)
     _check_unique("linkage.yml: partner id", (p.id for p in linkage.partners), problems)
 
+
+def _check_organisation(gazetteer: Gazetteer, leaders: list[Leader], departments: list[Department],
+                        problems: list[str]) -> None:
+    """Departments name known leaders; every town has exactly one 属地 unit."""
     leader_ids = {x.id for x in leaders}
-    dept_ids = {d.id for d in departments}
-    town_ids = {t.id for t in towns}
+    town_ids = {t.id for t in gazetteer.towns}
     for d in departments:
         if d.leader not in leader_ids:
             problems.append(f"departments.yml: {d.id}: unknown leader '{d.leader}'")
@@ -186,25 +199,34 @@ def _cross_check(
         if d.kind != "属地" and d.town is not None:
             problems.append(f"departments.yml: {d.id}: only 属地 units have a town")
     served = {d.town for d in departments if d.kind == "属地"}
-    for t in towns:
+    for t in gazetteer.towns:
         if t.id not in served:
             problems.append(f"departments.yml: no 属地 unit for town '{t.id}' ({t.name})")
     _check_unique("departments.yml: 属地 town", (d.town for d in departments if d.kind == "属地"), problems)
 
-    def check_dept(where: str, dept_id: str | None) -> None:
-        if dept_id is not None and dept_id not in dept_ids:
-            problems.append(f"{where}: unknown department id '{dept_id}'")
 
-    def check_cat(where: str, cat: CategoryRef) -> None:
-        if not taxonomy.has(cat.level1, cat.level2, cat.level3):
-            problems.append(f"{where}: category '{cat.label()}' is not in the taxonomy")
+class _Refs:
+    """Checks that a rule names a known department and a category of the taxonomy."""
 
+    def __init__(self, dept_ids: set[str], taxonomy: Taxonomy, problems: list[str]) -> None:
+        self.dept_ids, self.taxonomy, self.problems = dept_ids, taxonomy, problems
+
+    def dept(self, where: str, dept_id: str | None) -> None:
+        if dept_id is not None and dept_id not in self.dept_ids:
+            self.problems.append(f"{where}: unknown department id '{dept_id}'")
+
+    def cat(self, where: str, cat: CategoryRef) -> None:
+        if not self.taxonomy.has(cat.level1, cat.level2, cat.level3):
+            self.problems.append(f"{where}: category '{cat.label()}' is not in the taxonomy")
+
+
+def _check_routing(routing: RoutingConfig, taxonomy: Taxonomy, refs: _Refs, problems: list[str]) -> None:
     for i, e in enumerate(routing.matrix):
         where = f"routing.yml: matrix[{i}] ({e.label()})"
-        check_cat(where, e)
-        check_dept(where, e.lead)
+        refs.cat(where, e)
+        refs.dept(where, e.lead)
         for c in e.co:
-            check_dept(where, c)
+            refs.dept(where, c)
         if e.lead in e.co:
             problems.append(f"{where}: lead '{e.lead}' also listed as co-department")
     _check_unique(
@@ -219,19 +241,22 @@ def _cross_check(
             problems.append(f"routing.yml: matrix: no level1-only row for '{level1}'")
     for section in ("town_leads", "no_town"):
         for i, c in enumerate(getattr(routing.place_rules, section)):
-            check_cat(f"routing.yml: place_rules.{section}[{i}]", c)
+            refs.cat(f"routing.yml: place_rules.{section}[{i}]", c)
     for r in routing.keyword_rules:
         where = f"routing.yml: keyword_rules '{r.id}'"
         if r.category is not None:
-            check_cat(where, r.category)
-        check_dept(where, r.lead)
+            refs.cat(where, r.category)
+        refs.dept(where, r.lead)
         for c in r.co:
-            check_dept(where, c)
+            refs.dept(where, c)
+
+
+def _check_linkage(linkage: Linkage, refs: _Refs, problems: list[str]) -> None:
     for p in linkage.partners:
         where = f"linkage.yml: partner '{p.id}'"
-        check_dept(where, p.department)
+        refs.dept(where, p.department)
         for c in p.categories:
-            check_cat(where, c)
+            refs.cat(where, c)
     try:  # the risk judge compiles every pattern and checks partners, guards and emergencies
         RiskJudge(linkage.rules())
     except ValueError as e:

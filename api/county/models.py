@@ -203,6 +203,24 @@ class SlaPolicy(_Strict):
     def deadline(self, demand_type: DemandType, urgency: Urgency = "普通") -> Deadline:
         return self.deadlines[demand_type][urgency]
 
+    def days(self, demand_type: str, urgency: str) -> tuple[float, float]:
+        """(reply_days, complete_days); a demand type the table lacks is timed as a complaint."""
+        by_urgency = self.deadlines.get(demand_type) or self.deadlines["complaint"]  # type: ignore[call-overload]
+        d = by_urgency.get(urgency) or by_urgency["普通"]  # type: ignore[call-overload]
+        return d.reply_days, d.complete_days
+
+    @property
+    def sign_in_hours(self) -> dict[str, float]:
+        return {u: v.sign_in_hours for u, v in self.urgencies.items()}
+
+    @property
+    def extension_max_days(self) -> int:
+        return self.extension.max_days
+
+    @property
+    def extension_max_requests(self) -> int:
+        return self.extension.max_requests
+
 
 # ---- linkage.yml ----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import jieba
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from api.county import county_profile
 from api.county.models import FaqEntry
 
 # Calibrated on the profile (tests/api/test_knowledge.py): the FAQ's own phrasings reworded
@@ -111,9 +112,7 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _default_index() -> FaqIndex:
-    from api.routing.service import default_profile  # the profile named in settings, loaded once
-
-    return FaqIndex(default_profile().faq.faqs)
+    return FaqIndex(county_profile().faq.faqs)
 
 
 def get_index() -> FaqIndex:

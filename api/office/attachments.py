@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.auth.deps import Principal
 from api.auth.models import Role
-from api.office.config import office_settings
+from api.core.settings import get_settings
 from api.office.models import TicketAttachment
 from api.office.service import OfficeError
 from api.tickets import access
@@ -54,7 +54,7 @@ def list_for(*, db_session: Session, ticket: Ticket) -> list[dict[str, Any]]:
 
 def add(*, db_session: Session, principal: Principal, ticket: Ticket, filename: str, body: bytes) -> dict[str, Any]:
     """Store one file; 403/409/413/415/422 with the reason in Mandarin."""
-    settings = office_settings()
+    settings = get_settings().office
     if principal.role not in UPLOAD_ROLES:
         raise OfficeError(403, "您的岗位不上传答复附件。")
     if principal.role == Role.handler and not access.owns(principal, ticket):
@@ -102,7 +102,7 @@ def file_of(*, db_session: Session, ticket: Ticket, attachment_id: int) -> tuple
     attachment = db_session.get(TicketAttachment, attachment_id)
     if attachment is None or attachment.ticket_id != ticket.id:
         raise OfficeError(404, f"工单 {ticket.ticket_no} 没有这个附件。")
-    path = office_settings().attachments_dir / attachment.stored_as
+    path = get_settings().office.attachments_dir / attachment.stored_as
     if not path.is_file():
         raise OfficeError(404, "附件文件已不在存储目录中，请联系管理员。")
     return attachment, path

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from api.auth.deps import Principal
 from api.core.db import session_factory
-from api.office.config import office_settings
+from api.core.settings import get_settings
 from api.office.service import EVENT_LABELS
 from api.tickets import access
 from api.tickets.models import Ticket, TicketEvent
@@ -45,7 +45,7 @@ def events_since(*, principal: Principal, after: int, limit: int = 100) -> tuple
 
 async def follow(socket: WebSocket, principal: Principal) -> None:
     """Push until the page goes away; the page only listens (anything it sends keeps the socket open)."""
-    poll = office_settings().live_poll_seconds
+    poll = get_settings().office.live_poll_seconds
     after = await run_in_threadpool(last_event_id)
     await socket.send_json({"type": "ready"})
     while True:

@@ -36,7 +36,7 @@ from api.tickets.models import (
     TicketAssignment,
     TicketStatus,
 )
-from api.tickets.workflow import ACTION_LABELS
+from api.tickets.transitions import ACTION_LABELS
 
 
 class OfficeError(Exception):

@@ -22,12 +22,14 @@ from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import api.analytics.changes  # noqa: F401 — imported tickets mark their 日汇总 day (old dates too)
 from api.core.settings import get_settings
 from api.core.text import clean_text
-from api.tickets import service as tickets
+from api.tickets import intake
+from api.tickets.models import IdempotencyRecord, Ticket
 from api.tickets.schemas import TicketIn
 
 COLUMNS = {
@@ -165,10 +167,6 @@ def content_key(message: OnlineMessage) -> str:
 
 
 def _existing_no(db_session: Session, key: str) -> str | None:
-    from sqlalchemy import select
-
-    from api.tickets.models import IdempotencyRecord, Ticket
-
     return db_session.scalar(select(Ticket.ticket_no).join(IdempotencyRecord, IdempotencyRecord.ticket_id == Ticket.id)
                              .where(IdempotencyRecord.key == key))
 
@@ -186,7 +184,7 @@ def import_messages(*, db_session: Session, messages: list[OnlineMessage], platf
             result.rejected.append({"row": message.row, "reason": exc.errors()[0]["msg"]})
             continue
         try:
-            ticket, created = tickets.create(
+            ticket, created = intake.create(
                 db_session=db_session, ticket_in=ticket_in, idempotency_key=content_key(message), actor=actor,
                 now=message.time, extra={"online": {"platform": platform, "id": message.id, "subject": message.subject,
                                                     "likes": message.likes, "dislikes": message.dislikes}})

@@ -22,9 +22,8 @@ from api.core.db import SessionDep
 from api.core.settings import get_settings
 from api.open311 import service as o311
 from api.org.models import Department
-from api.tickets import service as tickets
+from api.tickets import intake
 from api.tickets.access import mask_text
-from api.tickets.config import backoffice_settings
 from api.tickets.models import Ticket
 from api.tickets.schemas import TicketIn
 
@@ -122,7 +121,7 @@ def _float(value: Any) -> float | None:
 async def create_request(request: Request, db_session: SessionDep):
     form = await _form(request)
     key = str(form.get("api_key") or "")
-    if not key or not hmac.compare_digest(key.encode(), backoffice_settings().open311_api_key.encode()):
+    if not key or not hmac.compare_digest(key.encode(), get_settings().open311.api_key.encode()):
         return error(403, "api_key 无效。")
     service = o311.services().get(str(form.get("service_code") or ""))
     if service is None:
@@ -147,7 +146,7 @@ async def create_request(request: Request, db_session: SessionDep):
         "device_id": form.get("device_id") or None, "account_id": form.get("account_id") or None,
         "media_url": form.get("media_url") or None,
     }}
-    ticket, _ = tickets.create(
+    ticket, _ = intake.create(
         db_session=db_session, ticket_in=ticket_in, idempotency_key=f"open311:{uuid.uuid4()}", actor="open311",
         extra=extra, category=(service.level1, service.level2),
     )

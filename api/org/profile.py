@@ -7,12 +7,11 @@ are applied by api.routing; the back office needs the organisation, the clock an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
-from api.core.settings import get_settings
-
-URGENCIES = ("普通", "紧急", "特急")
+from api.county import CountyProfile, county_profile
+from api.county import ProfileError as CountyProfileError
+from api.county import clear_cache as clear_county_cache
+from api.county.models import LinkagePartner, SlaPolicy
 
 
 class ProfileError(ValueError):
@@ -40,33 +39,11 @@ class LeaderSpec:
 
 
 @dataclass(frozen=True)
-class SlaPolicy:
-    warn_before_hours: float
-    sign_in_hours: dict[str, float]
-    # demand type -> urgency -> (reply_days, complete_days)
-    deadlines: dict[str, dict[str, tuple[float, float]]]
-    extension_max_days: int
-    extension_max_requests: int
-
-    def days(self, demand_type: str, urgency: str) -> tuple[float, float]:
-        by_urgency = self.deadlines.get(demand_type) or self.deadlines.get("complaint") or {}
-        return by_urgency.get(urgency) or by_urgency.get("普通") or (1, 5)
-
-
-@dataclass(frozen=True)
 class Village:
     name: str
     grid: str
     town_id: str
     town_name: str
-
-
-@dataclass(frozen=True)
-class LinkagePartner:
-    id: str
-    name: str
-    department: str | None
-    urgent: bool
 
 
 @dataclass(frozen=True)
@@ -92,15 +69,8 @@ class OrgProfile:
         return next((d for d in self.departments.values() if d.kind == "属地" and d.town == town_id), None)
 
 
-def load_org_profile(folder: Path) -> OrgProfile:
-    """Build the back office's view from the validated county profile (api.county.load_profile)."""
-    from api.county import ProfileError as CountyProfileError
-    from api.county import load_profile
-
-    try:
-        county = load_profile(folder)
-    except CountyProfileError as exc:
-        raise ProfileError(f"县级配置有误：{exc}") from exc
+def build_org_profile(county: CountyProfile) -> OrgProfile:
+    """The back office's view of the validated county profile."""
     leaders = {x.id: LeaderSpec(id=x.id, name=x.name, title=x.title, portfolio=tuple(x.portfolio)) for x in county.leaders}
     departments = {
         x.id: DepartmentSpec(id=x.id, code=x.code, name=x.name, short=x.short, kind=x.kind, leader=x.leader,
@@ -115,32 +85,31 @@ def load_org_profile(folder: Path) -> OrgProfile:
         for alias in (town.id, town.name, *town.aliases):
             aliases[alias] = town.id
         villages += [Village(name=v.name, grid=v.grid, town_id=town.id, town_name=town.name) for v in town.villages]
-    sla = county.sla
-    policy = SlaPolicy(
-        warn_before_hours=sla.warn_before_hours,
-        sign_in_hours={u: v.sign_in_hours for u, v in sla.urgencies.items()},
-        deadlines={t: {u: (d.reply_days, d.complete_days) for u, d in row.items()} for t, row in sla.deadlines.items()},
-        extension_max_days=sla.extension.max_days,
-        extension_max_requests=sla.extension.max_requests,
-    )
     return OrgProfile(
-        departments=departments, leaders=leaders, sla=policy,
+        departments=departments, leaders=leaders, sla=county.sla,
         villages=tuple(sorted(villages, key=lambda v: -len(v.name))), towns=towns, town_aliases=aliases,
         no_town=tuple(x.model_dump() for x in county.routing.place_rules.no_town),
-        partners={p.id: LinkagePartner(id=p.id, name=p.name, department=p.department, urgent=p.urgent)
-                  for p in county.linkage.partners},
+        partners={p.id: p for p in county.linkage.partners},
         taxonomy=tuple(county.taxonomy.rows),
     )
 
 
-@lru_cache(maxsize=4)
-def _cached(folder: str) -> OrgProfile:
-    return load_org_profile(Path(folder))
+_view: tuple[CountyProfile, OrgProfile] | None = None
 
 
 def org_profile() -> OrgProfile:
-    return _cached(str(get_settings().county_profile_dir))
+    """The view of the one loaded county profile (built again only when that object changes)."""
+    global _view
+    try:
+        county = county_profile()
+    except CountyProfileError as exc:
+        raise ProfileError(f"县级配置有误：{exc}") from exc
+    if _view is None or _view[0] is not county:
+        _view = (county, build_org_profile(county))
+    return _view[1]
 
 
 def clear_cache() -> None:
-    _cached.cache_clear()
+    global _view
+    clear_county_cache()
+    _view = None

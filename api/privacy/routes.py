@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 from api.auth.deps import CurrentUser, require_roles
 from api.auth.models import Role, User
 from api.core.db import SessionDep
+from api.core.text import normalise_phone
 from api.privacy import service
 from api.privacy.policy import retention_policy
 
@@ -27,8 +28,6 @@ class SubjectIn(BaseModel):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str) -> str:
-        from api.tickets.schemas import normalise_phone
-
         return normalise_phone(value)
 
 

@@ -7,6 +7,7 @@ Opt-outs (不回访) are kept: erasing them would have the hotline call the citi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,9 +16,9 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from api.callbacks.models import CallbackJob, CallbackRequest
-from api.conversations.models import Conversation, Message
-from api.core.db import utcnow
+from api.callbacks.models import CallbackJob
+from api.conversations.models import CallbackRequest, Conversation, Message
+from api.core.db import session_factory, utcnow
 from api.privacy.models import PrivacyEvent
 from api.privacy.policy import retention_policy
 from api.tickets.access import mask_phone, mask_text
@@ -161,10 +162,6 @@ def events(*, db_session: Session, limit: int = 200) -> list[PrivacyEvent]:
 
 async def purge_forever(interval_hours: float) -> None:
     """Background task: the retention purge, once at start and then every `interval_hours`."""
-    import asyncio
-
-    from api.core.db import session_factory
-
     def run() -> dict[str, int]:
         with session_factory()() as db_session:
             return purge(db_session=db_session)

@@ -2,7 +2,7 @@
 
 from api.routing.classifier import Classifier, classify, get_classifier
 from api.routing.schemas import CategoryGuess, Classification, DepartmentRef, RouteSuggestion
-from api.routing.service import default_profile, linkage_flags, risk_judgement, suggest_route
+from api.routing.service import linkage_flags, risk_judgement, suggest_route
 
 __all__ = [
     "CategoryGuess",
@@ -11,7 +11,6 @@ __all__ = [
     "DepartmentRef",
     "RouteSuggestion",
     "classify",
-    "default_profile",
     "get_classifier",
     "linkage_flags",
     "risk_judgement",

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from api.analytics.job import run_daily_if_due
 from api.core.db import session_factory, utcnow
 from api.org.profile import org_profile
 from api.scheduler.leader import lead
@@ -106,8 +107,6 @@ def _check_ticket(*, db_session: Session, ticket: Ticket, now: datetime, warn: t
 
 
 async def scheduler_loop(interval_seconds: float) -> None:
-    from api.analytics.job import run_daily_if_due  # 数据治理 daily job: once per Beijing day, run recorded
-
     while True:
         try:
             leading = await lead(job="scheduler", lease_seconds=interval_seconds * 3)
@@ -123,7 +122,7 @@ async def scheduler_loop(interval_seconds: float) -> None:
                 log.info("scheduler: %s", counts)
         except Exception:  # noqa: BLE001 — one failed run must not stop the next
             log.exception("scheduler run failed")
-        try:
+        try:  # 数据治理 daily job: once per Beijing day, the run recorded
             daily = await asyncio.to_thread(run_daily_if_due)
             if daily is not None:
                 log.info("analytics daily job: %s", daily)

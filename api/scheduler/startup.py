@@ -6,30 +6,18 @@ import asyncio
 import contextlib
 import logging
 
-from fastapi import APIRouter
-
+from api.auth.service import ensure_first_admin
 from api.core.db import session_factory
+from api.core.settings import get_settings
+from api.org import service as org
+from api.org.profile import ProfileError, clear_cache, org_profile
+from api.scheduler.jobs import scheduler_loop
 
 log = logging.getLogger(__name__)
 
 
-def back_office_routers() -> list[APIRouter]:
-    from api.auth.routes import router as auth_router
-    from api.open311.routes import router as open311_router
-    from api.org.routes import router as org_router
-    from api.tickets.classify_routes import router as classify_router
-    from api.tickets.linkage_routes import router as linkage_router
-    from api.tickets.routes import notifications_router
-
-    return [auth_router, org_router, classify_router, notifications_router, linkage_router, open311_router]
-
-
 def prepare_back_office() -> None:
     """Copy departments and leaders from the county profile into the DB; create the first admin."""
-    from api.auth.service import ensure_first_admin
-    from api.org import service as org
-    from api.org.profile import ProfileError, clear_cache, org_profile
-
     clear_cache()
     with session_factory()() as db_session:
         try:
@@ -43,12 +31,9 @@ def prepare_back_office() -> None:
 
 
 def start_back_office() -> asyncio.Task | None:
-    from api.scheduler.jobs import scheduler_loop
-    from api.tickets.config import backoffice_settings
-
-    backoffice_settings.cache_clear()
+    get_settings.cache_clear()  # the environment as it is when this app starts (tests start many)
     prepare_back_office()
-    interval = backoffice_settings().scheduler_interval_seconds
+    interval = get_settings().tickets.scheduler_interval_seconds
     return asyncio.create_task(scheduler_loop(interval)) if interval > 0 else None
 
 

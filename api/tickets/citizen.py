@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.core.db import utcnow
@@ -69,11 +70,6 @@ class Throttle:
 throttle = Throttle()
 
 
-def normalise_ticket_no(ticket_no: str) -> str:
-    m = re.fullmatch(r"(?i)\s*([a-z]{2})\s*[-_ ]?\s*(\d{8})\s*[-_ ]?\s*(\d{4})\s*", ticket_no or "")
-    return f"{m.group(1).upper()}{m.group(2)}-{m.group(3)}" if m else (ticket_no or "").strip().upper()
-
-
 def _phone_matches(ticket: Ticket, phone_last4: str) -> bool:
     digits = re.sub(r"\D", "", ticket.phone or "")
     return len(digits) >= 4 and hmac.compare_digest(digits[-4:].encode(), phone_last4.encode())
@@ -82,7 +78,7 @@ def _phone_matches(ticket: Ticket, phone_last4: str) -> bool:
 def verified_ticket(*, db_session: Session, ticket_no: str, phone_last4: str) -> Ticket | None:
     """The ticket when the number and the phone's last four digits agree, else None (same for
     an unknown number). Raises TooManyAttempts once this number failed too often."""
-    key = normalise_ticket_no(ticket_no)
+    key = service.normalise_ticket_no(ticket_no)
     throttle.check(key)
     ticket = service.get_by_no(db_session=db_session, ticket_no=key)
     if ticket is None or not re.fullmatch(r"\d{4}", phone_last4 or "") or not _phone_matches(ticket, phone_last4):
@@ -91,8 +87,9 @@ def verified_ticket(*, db_session: Session, ticket_no: str, phone_last4: str) ->
     return ticket
 
 
-@dataclass(frozen=True)
-class CitizenStatus:
+class CitizenStatus(BaseModel):
+    """What the citizen may hear about their ticket (the status-lookup answer, as sent)."""
+
     ticket_no: str
     status: str
     status_text: str  # plain Mandarin, as an operator would say it

@@ -7,8 +7,6 @@ ticket number get the same 404 with the same words; too many failures on one num
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
@@ -31,24 +29,11 @@ class UrgeIn(LookupIn):
     channel: str | None = Field(default=None, pattern=r"^(chat|voice)$")
 
 
-class CitizenStatusOut(BaseModel):
-    ticket_no: str
-    status: str
-    status_text: str
-    demand_type: str
-    department: str | None
-    reply_text: str | None
-    replied_at: datetime | None
-    complete_due_at: datetime | None
-    urge_count: int
-    closed: bool
-
-
 class UrgeOut(BaseModel):
     recorded: bool
     urge_count: int
     notified: str | None
-    status: CitizenStatusOut
+    status: citizen.CitizenStatus
 
 
 def _verified(db_session, ticket_no: str, phone_last4: str):
@@ -64,11 +49,11 @@ def _verified(db_session, ticket_no: str, phone_last4: str):
 RESPONSES = {404: {"description": NOT_FOUND}, 429: {"description": TOO_MANY}}
 
 
-@router.post("/{ticket_no}/status-lookup", response_model=CitizenStatusOut, responses=RESPONSES)
-def status_lookup(ticket_no: str, body: LookupIn, db_session: SessionDep, _: ServiceDep) -> CitizenStatusOut:
+@router.post("/{ticket_no}/status-lookup", response_model=citizen.CitizenStatus, responses=RESPONSES)
+def status_lookup(ticket_no: str, body: LookupIn, db_session: SessionDep, _: ServiceDep) -> citizen.CitizenStatus:
     """进度查询: the status in plain words and the department's reply, for the ticket's own citizen."""
     ticket = _verified(db_session, ticket_no, body.phone_last4)
-    return CitizenStatusOut(**vars(citizen.citizen_status(db_session=db_session, ticket=ticket)))
+    return citizen.citizen_status(db_session=db_session, ticket=ticket)
 
 
 @router.post("/{ticket_no}/urge", response_model=UrgeOut, responses=RESPONSES)
@@ -78,4 +63,4 @@ def urge(ticket_no: str, body: UrgeIn, db_session: SessionDep, _: ServiceDep) ->
     result = citizen.urge(db_session=db_session, ticket=ticket, note=body.note, channel=body.channel)
     db_session.commit()
     return UrgeOut(recorded=result.recorded, urge_count=result.urge_count, notified=result.notified,
-                   status=CitizenStatusOut(**vars(result.status)))
+                   status=result.status)

@@ -9,15 +9,6 @@ import chinese_calendar
 
 from api.core.settings import get_settings
 
-# Working days to the department's reply, by demand type (overridden by the county SLA policy).
-DEFAULT_REPLY_DAYS = {
-    "consultation": 1,
-    "help_request": 3,
-    "complaint": 5,
-    "report": 5,
-    "suggestion": 5,
-    "praise": 3,
-}
 END_OF_DAY = time(17, 30)
 
 
@@ -38,11 +29,6 @@ def add_working_days(start: datetime, days: int) -> datetime:
         if is_workday(day):
             counted += 1
     return datetime.combine(day, END_OF_DAY, tzinfo=tz)
-
-
-def reply_due(created_at: datetime, demand_type: str, reply_days: dict[str, int] | None = None) -> datetime:
-    days = (reply_days or DEFAULT_REPLY_DAYS).get(demand_type, 5)
-    return add_working_days(created_at, days)
 
 
 WEEKDAYS = "一二三四五六日"
@@ -107,6 +93,6 @@ def sign_due(dispatched_at: datetime, urgency: str, sign_in_hours: dict[str, flo
 
 
 def policy_deadlines(*, start: datetime, demand_type: str, urgency: str, policy) -> tuple[datetime, datetime]:
-    """(reply_due, complete_due) from the county SLA policy (api.org.profile.SlaPolicy)."""
+    """(reply_due, complete_due) from the county SLA policy (api.county.models.SlaPolicy)."""
     reply_days, complete_days = policy.days(demand_type, urgency)
     return add_working_days_fraction(start, reply_days), add_working_days_fraction(start, complete_days)

@@ -6,7 +6,6 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,11 +13,12 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from api.core.settings import get_settings
+from api.county import county_profile
 from api.org.models import Department
 from api.org.profile import OrgProfile, org_profile
+from api.routing import get_classifier, linkage_flags, risk_judgement, suggest_route
 from api.tickets import deadlines
 from api.tickets.access import strip_numbers
-from api.tickets.config import backoffice_settings
 from api.tickets.models import (
     Notification,
     Supervision,
@@ -47,17 +47,6 @@ class Route:
     linkage: list[str] | None = None  # None: routing unavailable, the fallback rules decide
 
 
-@lru_cache(maxsize=2)
-def _county_profile(folder: str) -> Any:
-    from api.county import load_profile  # the other domain's loader: routing matrix, rules, taxonomy
-
-    return load_profile(folder)
-
-
-def county_profile() -> Any:
-    return _county_profile(str(get_settings().county_profile_dir))
-
-
 def _levels(category: Any) -> tuple[str | None, str | None, str | None]:
     if category is None:
         return None, None, None
@@ -80,8 +69,6 @@ def _department_id(ref: Any, profile: OrgProfile) -> str | None:
 def suggest(*, text: str, location_town: str | None) -> Route:
     """The classifier's suggestion, or an empty route for the 派单员 queue when it is unavailable."""
     try:
-        from api.routing import suggest_route
-
         # Phone and ID numbers say nothing about the matter, and long digit runs skew the classifier.
         suggestion = suggest_route(text=strip_numbers(text) or text, location_town=location_town, profile=county_profile())
     except Exception as exc:  # noqa: BLE001 — routing must never stop intake; the dispatcher decides instead
@@ -125,8 +112,6 @@ def category_for_lead(*, ticket: Ticket, department_id: str) -> tuple[str, str |
             return None
         scores: dict[str, float] = {}
         try:
-            from api.routing.classifier import get_classifier
-
             model = get_classifier()
             probs = model.predict_level1_proba([strip_numbers(ticket.description) or ticket.description])[0]
             scores = {str(c): float(p) for c, p in zip(model.classes, probs, strict=False)}
@@ -170,8 +155,6 @@ def classify_and_route(*, ticket: Ticket) -> Route:
 def _reason(partner_id: str, text: str) -> str:
     """Why a partner was flagged, for the push list: the risk judge's rules that fired."""
     try:
-        from api.routing import risk_judgement
-
         return risk_judgement(text).reason_for(partner_id)
     except Exception:  # noqa: BLE001 — an explanation is optional
         return "规则命中"
@@ -182,8 +165,6 @@ def linkage_for(text: str, route: Route | None = None) -> list[tuple[str, str]]:
     if route is not None and route.linkage is not None:
         return [(p, _reason(p, text)) for p in route.linkage]
     try:
-        from api.routing import linkage_flags
-
         return [(p, _reason(p, text)) for p in linkage_flags(text)]
     except Exception as exc:  # noqa: BLE001 — a rule error must not lose the ticket
         log.warning("linkage rules failed: %s", exc)
@@ -264,7 +245,7 @@ def _place(ticket: Ticket) -> str:
 def find_original(*, db_session: Session, ticket: Ticket, now: datetime) -> tuple[Ticket, str] | None:
     """An earlier ticket about the same matter: the same citizen with similar content (within the
     repeat window), or the same town, category and a similar address (within the place window)."""
-    cfg = backoffice_settings()
+    cfg = get_settings().tickets
     same = []
     if ticket.phone:
         same.append(and_(Ticket.phone == ticket.phone, Ticket.created_at >= now - timedelta(days=cfg.repeat_window_days)))
@@ -365,7 +346,7 @@ def supervision_deadline(*, ticket: Ticket, supervised_until: datetime) -> datet
 def escalate(*, db_session: Session, ticket: Ticket, reason_kind: str, reason: str, actor: str, now: datetime,
              department_id: str | None = None) -> Supervision:
     """提级督办: raise the level, file a supervision (its 督办函 is rendered on download), notify."""
-    cfg = backoffice_settings()
+    cfg = get_settings().tickets
     from_level = ticket.escalation_level or 0
     ticket.escalation_level = min(from_level + 1, cfg.max_escalation_level)
     department = department_id or ticket.lead_department

@@ -155,7 +155,7 @@ class IdempotencyRecord(Base):
 
 
 class TicketCounter(Base):
-    """Per-day sequence behind readable ticket numbers (JH20261127-0001)."""
+    """Per-day sequence behind readable ticket numbers (JH20261127-0001 with the default MINSHENG_TICKET_PREFIX)."""
 
     __tablename__ = "ticket_counters"
 

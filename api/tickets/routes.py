@@ -17,7 +17,7 @@ from api.conversations.live import live
 from api.core.db import SessionDep, session_factory, utcnow
 from api.core.settings import get_settings
 from api.org.models import Department
-from api.tickets import access, deadlines, service, workflow_service
+from api.tickets import access, deadlines, intake, service, transitions
 from api.tickets.letters import render_letter
 from api.tickets.models import Notification, Supervision, Ticket, TicketAssignment, TicketStatus
 from api.tickets.schemas import (
@@ -33,7 +33,7 @@ from api.tickets.schemas import (
     TicketSummary,
     TransitionIn,
 )
-from api.tickets.workflow import WorkflowError
+from api.tickets.transitions import WorkflowError
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 notifications_router = APIRouter(prefix="/api/v1/notifications", tags=["tickets"])
@@ -84,7 +84,7 @@ def ticket_out(ticket: Ticket, principal: Principal | None = None, db_session: S
         ],
         repeat_of=ticket.repeat_of.ticket_no if ticket.repeat_of is not None else None,
         merged_into=ticket.merged_into.ticket_no if ticket.merged_into is not None else None,
-        allowed_actions=workflow_service.available_actions(ticket=ticket, principal=principal) if principal else [],
+        allowed_actions=transitions.available_actions(ticket=ticket, principal=principal) if principal else [],
         contact_masked=masked,
     )
     if masked:
@@ -134,7 +134,7 @@ def create_ticket(
             detail="缺少 Idempotency-Key 请求头：重试同一份工单时用同一个键，才不会重复登记。",
         )
     actor = "bot" if principal.is_service else principal.username
-    ticket, created = service.create(
+    ticket, created = intake.create(
         db_session=db_session, ticket_in=ticket_in, idempotency_key=idempotency_key.strip(), actor=actor
     )
     if not created:
@@ -168,6 +168,17 @@ QUEUES = {
 }
 
 
+# What each work queue holds (built when asked: the columns belong to the mapped class).
+QUEUE_FILTERS = {
+    "dispatch": lambda: Ticket.status.in_([TicketStatus.accepted, TicketStatus.returned]),
+    "review": lambda: Ticket.status.in_([TicketStatus.replied, TicketStatus.reply_review]),
+    "callback": lambda: Ticket.status == TicketStatus.awaiting_callback,
+    "overdue": lambda: Ticket.overdue.is_(True),
+    "escalated": lambda: Ticket.escalation_level > 0,
+    "repeats": lambda: or_(Ticket.repeat_count > 0, Ticket.repeat_of_id.is_not(None)),
+}
+
+
 @router.get("", response_model=TicketPage, responses=ERRORS, summary="工单列表与工作队列（按角色限定可见范围）")
 def list_tickets(
     principal: PrincipalDep,
@@ -186,18 +197,8 @@ def list_tickets(
     if queue is not None and queue not in QUEUES:
         raise HTTPException(422, detail=f"没有这个队列：{queue}（可选：{'、'.join(QUEUES)}）")
     query = access.restrict(select(Ticket), principal)
-    if queue == "dispatch":
-        query = query.where(Ticket.status.in_([TicketStatus.accepted, TicketStatus.returned]))
-    elif queue == "review":
-        query = query.where(Ticket.status.in_([TicketStatus.replied, TicketStatus.reply_review]))
-    elif queue == "callback":
-        query = query.where(Ticket.status == TicketStatus.awaiting_callback)
-    elif queue == "overdue":
-        query = query.where(Ticket.overdue.is_(True))
-    elif queue == "escalated":
-        query = query.where(Ticket.escalation_level > 0)
-    elif queue == "repeats":
-        query = query.where(or_(Ticket.repeat_count > 0, Ticket.repeat_of_id.is_not(None)))
+    if queue is not None:
+        query = query.where(QUEUE_FILTERS[queue]())
     if status_:
         query = query.where(Ticket.status == status_)
     if department:
@@ -220,16 +221,17 @@ def list_tickets(
         query = query.where(Ticket.created_at < _aware(created_to))
     total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db_session.scalars(query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit).offset(offset)).all()
-    items = []
-    for t in rows:
-        item = TicketSummary(
-            **{k: getattr(t, k) for k in TicketSummary.model_fields if k != "repeat_of"},
-            repeat_of=t.repeat_of.ticket_no if t.repeat_of is not None else None,
-        )
-        if not principal.is_service:
-            item.description = access.mask_text(item.description) or ""
-        items.append(item)
-    return TicketPage(total=total, items=items)
+    return TicketPage(total=total, items=[_summary(t, principal) for t in rows])
+
+
+def _summary(ticket: Ticket, principal: Principal) -> TicketSummary:
+    item = TicketSummary(
+        **{k: getattr(ticket, k) for k in TicketSummary.model_fields if k != "repeat_of"},
+        repeat_of=ticket.repeat_of.ticket_no if ticket.repeat_of is not None else None,
+    )
+    if not principal.is_service:
+        item.description = access.mask_text(item.description) or ""
+    return item
 
 
 @router.get("/{ticket_no}", response_model=TicketOut, responses=ERRORS,
@@ -244,7 +246,7 @@ def get_ticket(ticket_no: str, principal: PrincipalDep, db_session: SessionDep) 
 def transition(ticket_no: str, body: TransitionIn, principal: PrincipalDep, db_session: SessionDep) -> TicketOut:
     ticket = readable_or_404(db_session=db_session, ticket_no=ticket_no, principal=principal)
     try:
-        workflow_service.transition(db_session=db_session, ticket=ticket, principal=principal, body=body)
+        transitions.transition(db_session=db_session, ticket=ticket, principal=principal, body=body)
     except WorkflowError as exc:
         db_session.rollback()
         raise HTTPException(exc.status_code, detail=exc.detail) from None

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -8,25 +7,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, ValidationError, field_serializer, field_validator
 
 from api.core.settings import get_settings
+from api.core.text import normalise_phone
 from api.tickets.models import DemandType
-
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
-
-
-def normalise_phone(value: str) -> str:
-    """Digits only for mobiles; landlines as area-code-number. Raises ValueError with a reason."""
-    raw = re.sub(r"[\s()（）+]", "", value)
-    raw = raw.removeprefix("86") if len(raw) == 13 and raw.startswith("861") else raw
-    digits = raw.replace("-", "")
-    if MOBILE.fullmatch(digits):
-        return digits
-    if LANDLINE.fullmatch(raw) or LANDLINE.fullmatch(digits):
-        if "-" in raw:
-            return raw
-        area_len = 3 if digits[:3] in {"010", "020", "021", "022", "023", "024", "025", "027", "028", "029"} else 4
-        return f"{digits[:area_len]}-{digits[area_len:]}"
-    raise ValueError("电话号码不对：手机号是1开头的11位数字，座机要带区号（如0515-86201234）")
 
 
 class TicketIn(BaseModel):

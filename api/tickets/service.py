@@ -1,10 +1,15 @@
-"""Ticket (工单) intake: numbering, idempotent creation, classification and deadlines, audit."""
+"""Ticket (工单) records: numbering, reads, the audit events and the Idempotency-Key ledger.
+
+No orchestration here: intake.py files a new ticket, transitions.py moves one.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, status
@@ -14,18 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.core.db import utcnow
 from api.core.settings import get_settings
-from api.org.profile import org_profile
-from api.tickets import deadlines
-from api.tickets.config import backoffice_settings
-from api.tickets.enterprise import is_enterprise
-from api.tickets.models import (
-    CHANNEL_LABELS,
-    IdempotencyRecord,
-    Ticket,
-    TicketCounter,
-    TicketEvent,
-    TicketStatus,
-)
+from api.tickets.models import IdempotencyRecord, Ticket, TicketCounter, TicketEvent
 from api.tickets.schemas import TicketIn
 
 
@@ -53,6 +47,18 @@ def next_ticket_no(*, db_session: Session, now: datetime) -> str:
             )
     last = db_session.scalar(select(TicketCounter.last).where(TicketCounter.day == day))
     return f"{settings.ticket_prefix}{day}-{last:04d}"
+
+
+def normalise_ticket_no(ticket_no: str) -> str:
+    """A number as citizens type or say it ("jh 20261127 0001") in the form it is stored in."""
+    m = _ticket_no_pattern(get_settings().ticket_prefix).fullmatch(ticket_no or "")
+    return f"{m.group(1).upper()}{m.group(2)}-{m.group(3)}" if m else (ticket_no or "").strip().upper()
+
+
+@lru_cache(maxsize=4)
+def _ticket_no_pattern(prefix: str) -> re.Pattern[str]:
+    # The shape next_ticket_no writes: prefix, the local day, a four-digit sequence.
+    return re.compile(rf"(?i)\s*({re.escape(prefix)})\s*[-_ ]?\s*(\d{{8}})\s*[-_ ]?\s*(\d{{4}})\s*")
 
 
 def get_by_no(*, db_session: Session, ticket_no: str) -> Ticket | None:
@@ -90,7 +96,7 @@ def record_event(
     return event
 
 
-def _replay(db_session: Session, key: str, digest: str) -> Ticket | None:
+def replay(*, db_session: Session, key: str, digest: str) -> Ticket | None:
     record = db_session.get(IdempotencyRecord, key)
     if record is None:
         return None
@@ -107,90 +113,3 @@ def _replay(db_session: Session, key: str, digest: str) -> Ticket | None:
 def replays(*, db_session: Session, idempotency_key: str) -> bool:
     """Whether this key already filed a ticket (a retry of the same submission, not a new one)."""
     return db_session.get(IdempotencyRecord, idempotency_key) is not None
-
-
-def create(
-    *, db_session: Session, ticket_in: TicketIn, idempotency_key: str, actor: str,
-    now: datetime | None = None, extra: dict | None = None, category: tuple[str, str | None] | None = None,
-) -> tuple[Ticket, bool]:
-    """Create a ticket once per Idempotency-Key. Returns (ticket, created).
-
-    Then: classification and routing (智能派单), 六方联动 flags, repeat detection, SLA deadlines,
-    and — when the route is confident — dispatch with its 双交办 copy to the leader in charge.
-    """
-    digest = request_hash(ticket_in)
-    existing = _replay(db_session, idempotency_key, digest)
-    if existing is not None:
-        return existing, False
-
-    from api.tickets import flows, workflow_service  # side effects live beside the workflow
-
-    now = now or utcnow()
-    ticket = Ticket(
-        ticket_no=next_ticket_no(db_session=db_session, now=now),
-        status=TicketStatus.accepted,
-        created_at=now,
-        created_by=actor,
-        extra={**(extra or {}), **({"linkage_requested": ticket_in.linkage_requested}
-                                   if ticket_in.linkage_requested else {})},
-        **ticket_in.model_dump(exclude={"notify_conversation", "linkage_requested", "enterprise"}),
-    )
-    ticket.enterprise = is_enterprise(ticket_in.description) if ticket_in.enterprise is None else ticket_in.enterprise
-    if ticket.anonymous:
-        ticket.citizen_name = None
-    route = flows.classify_and_route(ticket=ticket)
-    ticket.extra = {**ticket.extra, "route": {"joint": route.joint, "reasons": route.reasons}}
-    if category is not None and category[0] and ticket.category_level1 != category[0]:
-        # A channel that already knows the category (Open311 service code) wins over the model;
-        # the route is then a guess about a different matter, so the dispatcher decides.
-        ticket.category_level1, ticket.category_level2, ticket.category_level3 = category[0], category[1], None
-        ticket.needs_dispatcher = True
-    elif category is not None and category[1] and ticket.category_level2 != category[1]:
-        ticket.category_level2, ticket.category_level3 = category[1], None
-    db_session.add(ticket)
-    try:
-        db_session.flush()
-        # Claim the key before any other write: a concurrent request with the same key fails here.
-        db_session.add(IdempotencyRecord(key=idempotency_key, request_hash=digest, ticket_id=ticket.id))
-        db_session.flush()
-    except IntegrityError:
-        return _lost_race(db_session, idempotency_key, digest)
-    flags = flows.apply_linkage(db_session=db_session, ticket=ticket, now=now, route=route)
-    policy = org_profile().sla
-    ticket.reply_due_at, ticket.complete_due_at = deadlines.policy_deadlines(
-        start=now, demand_type=ticket.demand_type, urgency=ticket.urgency, policy=policy
-    )
-    record_event(
-        db_session=db_session, ticket=ticket, action="create", actor=actor, to_status=ticket.status,
-        note=f"经{CHANNEL_LABELS.get(ticket.channel, ticket.channel)}渠道受理", data={
-            "idempotency_key": idempotency_key, "route": {
-                "lead": route.lead_department, "co": route.co_departments, "confidence": route.confidence,
-                "needs_dispatcher": ticket.needs_dispatcher, "reasons": route.reasons,
-            }, "linkage": flags,
-        },
-    )
-    flows.link_repeat(db_session=db_session, ticket=ticket, now=now, actor="system")
-    if not ticket.needs_dispatcher and ticket.lead_department and backoffice_settings().auto_dispatch:
-        workflow_service.assign(
-            db_session=db_session, ticket=ticket, lead=ticket.lead_department, co=ticket.co_departments or [],
-            joint=route.joint, now=now,
-        )
-        record_event(
-            db_session=db_session, ticket=ticket, action="dispatch", actor="system", from_status=TicketStatus.accepted,
-            to_status=ticket.status, note=f"智能派单（置信度{route.confidence or 0:.2f}）",
-            data={"lead": ticket.lead_department, "co": ticket.co_departments},
-        )
-    try:
-        db_session.commit()
-    except IntegrityError:
-        return _lost_race(db_session, idempotency_key, digest)
-    return ticket, True
-
-
-def _lost_race(db_session: Session, idempotency_key: str, digest: str) -> tuple[Ticket, bool]:
-    """The same key raced us: the other request's ticket is the one."""
-    db_session.rollback()
-    existing = _replay(db_session, idempotency_key, digest)
-    if existing is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail="工单正在登记中，请稍后用同一个 Idempotency-Key 重试。")
-    return existing, False

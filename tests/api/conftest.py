@@ -74,7 +74,6 @@ def pg_server() -> Iterator[str]:
 def _reset(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     from api.core import db
     from api.core.settings import get_settings
-    from api.tickets.config import backoffice_settings
 
     monkeypatch.setenv("MINSHENG_DATABASE_URL", url)
     monkeypatch.setenv("MINSHENG_SCHEDULER_INTERVAL_SECONDS", "0")
@@ -83,7 +82,6 @@ def _reset(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     monkeypatch.setenv("MINSHENG_RASA_URL", "http://127.0.0.1:9")  # no Rasa in these tests
     monkeypatch.setenv("MINSHENG_AUTO_DISPATCH", os.environ.get("TEST_AUTO_DISPATCH", "false"))
     get_settings.cache_clear()
-    backoffice_settings.cache_clear()
     db.reset_engine()
 
 

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy.orm import Session
 
 from api.auth.security import create_access_token
-from api.callbacks.policy import callback_settings
 from api.core import db as core_db
 from api.core.settings import get_settings
 from api.tickets.models import Ticket, TicketAssignment, TicketStatus
@@ -34,13 +33,13 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("MINSHENG_CALLBACK_CALL_ON_REST_DAYS", "true")
     monkeypatch.setenv("MINSHENG_CALLBACK_RECORDINGS_DIR", str(tmp_path / "recordings"))
     get_settings.cache_clear()
-    callback_settings.cache_clear()
+    get_settings.cache_clear()
     core_db.reset_engine()
     core_db.run_migrations()
     yield url
     core_db.reset_engine()
     get_settings.cache_clear()
-    callback_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 @pytest.fixture

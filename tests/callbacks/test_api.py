@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.callbacks import service
+from api.callbacks import campaigns, chat, queue
 from api.callbacks.models import CallbackJob, JobStatus
 from api.conversations.models import Conversation, Message
 from api.tickets.models import Ticket, TicketStatus
@@ -187,14 +187,14 @@ def test_chat_dissatisfied_with_typed_reason(client: TestClient, db_session: Ses
 def test_unanswered_chat_falls_back_to_a_phone_call(db_session: Session) -> None:
     ticket = chat_ticket(db_session, "c-callback-0003")
     now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
-    service.sync(db_session=db_session, now=now)
-    assert len(service.start_chat_followups(db_session=db_session, now=now)) == 1
-    service.start_campaign(db_session=db_session, actor="zhangli", now=now)
-    assert service.claim(db_session=db_session, worker="w1", now=now + timedelta(hours=1)) is None  # chat first
-    service.start_chat_followups(db_session=db_session, now=now + timedelta(hours=5))
+    queue.sync(db_session=db_session, now=now)
+    assert len(chat.start_chat_followups(db_session=db_session, now=now)) == 1
+    campaigns.start_campaign(db_session=db_session, actor="zhangli", now=now)
+    assert queue.claim(db_session=db_session, worker="w1", now=now + timedelta(hours=1)) is None  # chat first
+    chat.start_chat_followups(db_session=db_session, now=now + timedelta(hours=5))
     job = db_session.scalar(select(CallbackJob).where(CallbackJob.ticket_id == ticket.id))
     db_session.refresh(job)
     assert job.channel == "phone" and job.status == JobStatus.queued and "改为电话回访" in job.skip_reason
-    service.start_campaign(db_session=db_session, actor="zhangli", now=now + timedelta(hours=5))
-    claimed = service.claim(db_session=db_session, worker="w1", now=now + timedelta(hours=5))
+    campaigns.start_campaign(db_session=db_session, actor="zhangli", now=now + timedelta(hours=5))
+    claimed = queue.claim(db_session=db_session, worker="w1", now=now + timedelta(hours=5))
     assert claimed is not None and claimed.job.id == job.id

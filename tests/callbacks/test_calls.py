@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import select
 
 from api.callbacks.models import CallbackAttempt, CallbackJob, JobStatus
-from api.callbacks.policy import callback_settings
 from api.core import db as core_db
+from api.core.settings import get_settings
 from api.tickets.models import Supervision, Ticket, TicketStatus
 from telephony.asr import AsrEngine
 from telephony.callback_worker import CallbackApi, CallbackWorker, WorkerConfig
@@ -217,7 +217,7 @@ def test_press_3_and_a_reason_sends_it_back_and_escalates(db_session, tmp_path: 
 
 def test_no_answer_is_retried_by_the_policy(db_session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MINSHENG_CALLBACK_BACKOFF_MINUTES", "0.1,0.1")  # 6 s, so the test sees the retry
-    callback_settings.cache_clear()
+    get_settings.cache_clear()
     t = make_ticket(db_session, phone="13805150003")
     reports: list[dict[str, Any]] = []
 
@@ -322,7 +322,7 @@ def test_no_call_outside_the_allowed_window(db_session, tmp_path: Path, monkeypa
     if window.endswith("00:00") and not window.startswith("23"):
         window = window.replace("-00:00", "-24:00")
     monkeypatch.setenv("MINSHENG_CALLBACK_WINDOWS", window if not window.startswith("23") else "23:00-24:00")
-    callback_settings.cache_clear()
+    get_settings.cache_clear()
     t = make_ticket(db_session, phone="13805150004")
 
     async def scenario() -> None:

@@ -13,8 +13,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from api.callbacks import service
-from api.callbacks.policy import Outcome
+from api.callbacks import campaigns, queue
+from api.callbacks.policy import Outcome, current_policy
 from api.core import db as core_db
 from tests.callbacks.conftest import api_server, make_ticket
 
@@ -52,15 +52,15 @@ def test_staff_page(database: str, tmp_path: Path) -> None:
     with core_db.session_factory()() as s:
         good = make_ticket(s, phone="13805150101")
         bad = make_ticket(s, phone="13805150102", department="scjgj")
-        service.start_campaign(db_session=s, actor="zhangli")
+        campaigns.start_campaign(db_session=s, actor="zhangli")
         for _ in (good, bad):
-            claim = service.claim(db_session=s, worker="gw-1")
+            claim = queue.claim(db_session=s, worker="gw-1")
             assert claim is not None
             rating = "满意" if claim.job.ticket_id == good.id else "不满意"
-            service.report(db_session=s, job_id=claim.job.id, token=claim.job.lease_token or "", result=service.Result(
+            queue.report(db_session=s, job_id=claim.job.id, token=claim.job.lease_token or "", result=queue.Result(
                 outcome=Outcome.completed, solved=rating == "满意", rating=rating,
                 reason=None if rating == "满意" else "噪音还是很大"))
-        service.set_campaign_status(db_session=s, campaign_id=service.list_campaigns(db_session=s)[0].id, status="paused")
+        campaigns.set_campaign_status(db_session=s, campaign_id=campaigns.list_campaigns(db_session=s)[0].id, status="paused")
         make_ticket(s, phone="13805150103")  # still to call today
     with served_page(tmp_path) as page:
         expect(page.locator("[data-k=done]")).to_have_text("2")
@@ -88,7 +88,7 @@ def test_page_is_honest_about_later_jobs_reads_chinese_dates_and_names_departmen
     from api.auth.deps import Principal
     from api.auth.models import Role
     from api.callbacks.models import CallbackJob
-    from api.tickets import workflow_service
+    from api.tickets import transitions
     from api.tickets.models import Ticket
     from api.tickets.schemas import TransitionIn
     from tests.support.browser import screenshot_path
@@ -96,15 +96,15 @@ def test_page_is_honest_about_later_jobs_reads_chinese_dates_and_names_departmen
     with core_db.session_factory()() as s:
         tomorrow = make_ticket(s, phone="13805150201")
         manual = make_ticket(s, phone="13805150202", department="scjgj")
-        service.sync(db_session=s)
+        queue.sync(db_session=s)
         job = s.scalar(select(CallbackJob).where(CallbackJob.ticket_id == tomorrow.id))
         job.next_attempt_at = datetime.now(UTC) + timedelta(days=1, hours=1)  # queued for tomorrow
         s.commit()
         # An agent rang this citizen and recorded 基本满意 on the ticket by hand.
-        workflow_service.transition(db_session=s, ticket=s.get(Ticket, manual.id),
+        transitions.transition(db_session=s, ticket=s.get(Ticket, manual.id),
                                     principal=Principal(username="zhangli", role=Role.agent),
                                     body=TransitionIn(action="close", satisfaction="基本满意", note="坐席电话回访，基本满意"))
-        service.sync(db_session=s)
+        queue.sync(db_session=s)
         later_no, manual_no = tomorrow.ticket_no, manual.ticket_no
     with served_page(tmp_path) as page:
         # Nothing to ring today, but one job is queued for tomorrow: the page says so.
@@ -118,7 +118,7 @@ def test_page_is_honest_about_later_jobs_reads_chinese_dates_and_names_departmen
 
         # No browser date pickers (an en-US browser shows them as mm/dd/yyyy): dates are typed the Chinese way.
         assert page.locator("input[type=date]").count() == 0
-        today = datetime.now(UTC).astimezone(service.current_policy().tz).date()
+        today = datetime.now(UTC).astimezone(current_policy().tz).date()
         page.fill("#filters input[name=start]", f"{today.year}-{today.month}-{today.day}")
         page.fill("#filters input[name=end]", f"{today.month}月{today.day}日")
         page.click("#filters button[type=submit]")

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from api.callbacks import service
+from api.callbacks import campaigns, queue
 from api.callbacks.models import CallbackJob
-from api.callbacks.policy import callback_settings
 from api.core import db as core_db
 from api.core.settings import get_settings
 from tests.callbacks.conftest import make_ticket
@@ -72,26 +71,26 @@ def pg(pg_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("MINSHENG_CALLBACK_WINDOWS", "00:00-24:00")
     monkeypatch.setenv("MINSHENG_CALLBACK_CALL_ON_REST_DAYS", "true")
     get_settings.cache_clear()
-    callback_settings.cache_clear()
+    get_settings.cache_clear()
     core_db.reset_engine()
     core_db.run_migrations()
     yield name
     core_db.reset_engine()
     get_settings.cache_clear()
-    callback_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 def test_concurrent_workers_share_nothing_on_postgres(pg: str) -> None:
     with core_db.session_factory()() as s:
         for i in range(16):
             make_ticket(s, phone=f"1360515{i:04d}")
-        service.start_campaign(db_session=s, actor="zhangli", now=NOW)
+        campaigns.start_campaign(db_session=s, actor="zhangli", now=NOW)
     claimed: list[int] = []
     lock = threading.Lock()
 
     def worker(name: str) -> None:
         with core_db.session_factory()() as s:
-            while (claim := service.claim(db_session=s, worker=name, now=NOW)) is not None:
+            while (claim := queue.claim(db_session=s, worker=name, now=NOW)) is not None:
                 with lock:
                     claimed.append(claim.job.id)
 
@@ -107,14 +106,14 @@ def test_a_locked_row_is_skipped_not_waited_for(pg: str) -> None:
     with core_db.session_factory()() as s:
         make_ticket(s, phone="13605150001")
         make_ticket(s, phone="13605150002")
-        service.start_campaign(db_session=s, actor="zhangli", now=NOW)
+        campaigns.start_campaign(db_session=s, actor="zhangli", now=NOW)
         first_id = s.scalar(select(CallbackJob.id).order_by(CallbackJob.id))
     holder = core_db.session_factory()()
     try:
         # Another worker is in the middle of claiming the first job (row lock held, not committed).
         holder.execute(select(CallbackJob).where(CallbackJob.id == first_id).with_for_update())
         with core_db.session_factory()() as s:
-            claim = service.claim(db_session=s, worker="w2", now=NOW)
+            claim = queue.claim(db_session=s, worker="w2", now=NOW)
             assert claim is not None and claim.job.id != first_id  # skipped the locked row at once
     finally:
         holder.rollback()
@@ -124,9 +123,9 @@ def test_a_locked_row_is_skipped_not_waited_for(pg: str) -> None:
 def test_lease_expiry_on_postgres(pg: str) -> None:
     with core_db.session_factory()() as s:
         make_ticket(s, phone="13605150003")
-        service.start_campaign(db_session=s, actor="zhangli", now=NOW)
-        claim = service.claim(db_session=s, worker="w1", now=NOW, lease_seconds=30)
+        campaigns.start_campaign(db_session=s, actor="zhangli", now=NOW)
+        claim = queue.claim(db_session=s, worker="w1", now=NOW, lease_seconds=30)
         assert claim is not None
-        assert service.claim(db_session=s, worker="w2", now=NOW + timedelta(seconds=29)) is None
-        again = service.claim(db_session=s, worker="w2", now=NOW + timedelta(seconds=31))
+        assert queue.claim(db_session=s, worker="w2", now=NOW + timedelta(seconds=29)) is None
+        again = queue.claim(db_session=s, worker="w2", now=NOW + timedelta(seconds=31))
         assert again is not None and again.job.id == claim.job.id

@@ -30,7 +30,6 @@ def fuzz_app(tmp_path_factory):  # noqa: ANN201
 
     from api.core import db
     from api.core.settings import get_settings
-    from api.tickets.config import backoffice_settings
 
     mp = pytest.MonkeyPatch()
     mp.setenv("MINSHENG_DATABASE_URL", f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.sqlite3'}")
@@ -40,7 +39,6 @@ def fuzz_app(tmp_path_factory):  # noqa: ANN201
     mp.setenv("MINSHENG_RASA_URL", "http://127.0.0.1:9")
     mp.setenv("MINSHENG_RETENTION_PURGE_INTERVAL_HOURS", "0")
     get_settings.cache_clear()
-    backoffice_settings.cache_clear()
     db.reset_engine()
     from api.main import create_app
 

@@ -15,13 +15,13 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 @pytest.fixture(autouse=True)
 def attachments_dir(tmp_path, monkeypatch):
-    from api.office.config import office_settings
+    from api.core.settings import get_settings
 
     monkeypatch.setenv("MINSHENG_OFFICE_ATTACHMENTS_DIR", str(tmp_path / "attachments"))
     monkeypatch.setenv("MINSHENG_OFFICE_LIVE_POLL_SECONDS", "0.2")
-    office_settings.cache_clear()
+    get_settings.cache_clear()
     yield tmp_path / "attachments"
-    office_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 def listing(client, headers, view="search", **params):

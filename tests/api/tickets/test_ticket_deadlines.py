@@ -37,11 +37,11 @@ def test_same_day_and_working_hours():
 
 
 def test_ticket_deadlines_from_the_county_sla_over_the_holiday(client, staff, monkeypatch):
-    from api.tickets import service, workflow_service
+    from api.tickets import intake, transitions
 
     moment = datetime(2026, 9, 30, 16, 30, tzinfo=CST)
-    monkeypatch.setattr(service, "utcnow", lambda: moment)
-    monkeypatch.setattr(workflow_service, "utcnow", lambda: moment)
+    monkeypatch.setattr(intake, "utcnow", lambda: moment)
+    monkeypatch.setattr(transitions, "utcnow", lambda: moment)
     t = new_ticket(client)  # complaint 普通: reply 1 day, complete 5 days, sign-in 2 office hours
     assert t["reply_due_at"] == "2026-10-08T17:30:00+08:00"
     assert t["complete_due_at"] == "2026-10-13T17:30:00+08:00"
@@ -56,8 +56,8 @@ def test_ticket_deadlines_from_the_county_sla_over_the_holiday(client, staff, mo
     ("complaint", "特急", "2026-10-08T17:30:00+08:00"),
 ])
 def test_deadline_by_type_and_urgency(client, monkeypatch, demand_type, urgency, complete):
-    from api.tickets import service
+    from api.tickets import intake
 
-    monkeypatch.setattr(service, "utcnow", lambda: datetime(2026, 9, 30, 18, 0, tzinfo=CST))
+    monkeypatch.setattr(intake, "utcnow", lambda: datetime(2026, 9, 30, 18, 0, tzinfo=CST))
     t = new_ticket(client, demand_type=demand_type, urgency=urgency, description="县城某处需要处理的问题描述")
     assert t["complete_due_at"] == complete

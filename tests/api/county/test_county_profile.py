@@ -10,7 +10,7 @@ import yaml
 
 from api.county import CountyProfile, ProfileError, load_profile
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 JIANHU = ROOT / "county" / "jianhu"
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from backoffice_helpers import act, get, new_ticket
 
-from api.tickets.workflow import TRANSITIONS, Action
+from api.tickets.transitions import TRANSITIONS, Action
 
 ROLES = ["agent", "dispatcher", "handler_cgj", "supervisor", "leader", "admin", "service"]
 
-# Who owns each move, written down independently of api.tickets.workflow (docs/back-office.md).
+# Who owns each move, written down independently of api.tickets.transitions (docs/back-office.md).
 OWNERS = {
     "dispatch": {"dispatcher", "admin"}, "reassign": {"dispatcher", "admin"},
     "sign": {"handler"}, "return": {"handler"}, "start": {"handler"}, "reply": {"handler"},

@@ -10,12 +10,12 @@ LAMP = "人民路和冠华路路口的路灯坏了一个多星期，晚上很黑
 
 @pytest.fixture
 def auto_dispatch(monkeypatch):
-    from api.tickets.config import backoffice_settings
+    from api.core.settings import get_settings
 
     monkeypatch.setenv("MINSHENG_AUTO_DISPATCH", "true")
-    backoffice_settings.cache_clear()
+    get_settings.cache_clear()
     yield
-    backoffice_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 def test_classify_endpoint(client, staff):

@@ -44,9 +44,9 @@ def test_concurrent_moves_on_one_ticket_do_not_both_win(client, staff):
     from api.auth.deps import Principal
     from api.auth.models import Role
     from api.core.db import session_factory
-    from api.tickets import service, workflow_service
+    from api.tickets import service, transitions
     from api.tickets.schemas import TransitionIn
-    from api.tickets.workflow import WorkflowError
+    from api.tickets.transitions import WorkflowError
 
     no = new_ticket(client)["ticket_no"]
     first, second = session_factory()(), session_factory()()
@@ -54,10 +54,10 @@ def test_concurrent_moves_on_one_ticket_do_not_both_win(client, staff):
         a = service.get_by_no(db_session=first, ticket_no=no)
         b = service.get_by_no(db_session=second, ticket_no=no)
         me = Principal(username="dispatcher", role=Role.dispatcher)
-        workflow_service.transition(db_session=first, ticket=a, principal=me, body=TransitionIn(action="dispatch", department="cgj"))
+        transitions.transition(db_session=first, ticket=a, principal=me, body=TransitionIn(action="dispatch", department="cgj"))
         with pytest.raises(WorkflowError) as refused:
-            workflow_service.transition(db_session=second, ticket=b, principal=me,
-                                        body=TransitionIn(action="dispatch", department="gaj"))
+            transitions.transition(db_session=second, ticket=b, principal=me,
+                                   body=TransitionIn(action="dispatch", department="gaj"))
         assert refused.value.status_code == 409 and "刷新" in refused.value.detail
     finally:
         first.close()
@@ -72,13 +72,11 @@ def test_scheduler_loop_starts_and_stops_with_the_app(db_url, monkeypatch):
     from api.core.db import reset_engine
     from api.core.settings import get_settings
     from api.main import create_app
-    from api.tickets.config import backoffice_settings
 
     monkeypatch.setenv("MINSHENG_DATABASE_URL", db_url)
     monkeypatch.setenv("MINSHENG_SCHEDULER_INTERVAL_SECONDS", "3600")
     monkeypatch.setenv("MINSHENG_BCRYPT_ROUNDS", "4")
     get_settings.cache_clear()
-    backoffice_settings.cache_clear()
     reset_engine()
     with TestClient(create_app()) as test_client:
         assert test_client.get("/health").status_code == 200
