@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import api_client, outbox
 from actions.handoff import hand_over
 from actions.intake_logic import DEMAND_INTENTS, Turn, next_slot, process
+from actions.knowledge import faq_events
 from actions.report import (
     ANONYMOUS,
     REPORT_SLOTS,
@@ -28,6 +29,7 @@ from actions.report import (
     idempotency_key,
     read_back,
 )
+from actions.tracker_reads import RESET_SLOTS, intent_of, intent_ranking, metadata_slots, new_matter_events
 from actions.validation_base import CappedFailuresFormValidationAction, ProcessResult
 from bot import replies
 from bot import understanding as understood
@@ -37,64 +39,6 @@ from bot.safety import CRISIS_LINE, SELF_HARM, alarm_for, urgent_help
 from bot.screening import screen
 
 logger = logging.getLogger(__name__)
-
-# Slots reset when a new matter starts in the same conversation.
-RESET_SLOTS = (
-    *REPORT_SLOTS,
-    "phone_use_caller",
-    "report_confirmed",
-    "correction_pending",
-    "failed_attempts",
-    "handoff_reason",
-    "ticket_no",
-    "ticket_pending",
-    "screening",
-    "form_exit",
-    "emergency",
-    "urgency",
-    "risk",
-    "risk_kind",
-    "asked",
-    "help_advised",
-)
-
-
-def new_matter_events(slots: dict[str, Any]) -> list[EventType]:
-    """A new matter after a filed one: fresh report slots, the citizen's name and phone kept aside."""
-    events: list[EventType] = [SlotSet(slot, None) for slot in RESET_SLOTS]
-    contact = {k: slots.get(k) for k in ("citizen_name", "phone") if slots.get(k) and slots.get(k) not in ("匿名", "不留")}
-    if contact:
-        events.append(SlotSet("previous_contact", contact))
-    return events
-
-
-def _metadata_slots(tracker: Tracker) -> list[EventType]:
-    """channel / caller_number from the hub's metadata (it rides on the message that has it)."""
-    meta = tracker.latest_message.get("metadata") or {}
-    if not isinstance(meta, dict):
-        return []
-    events: list[EventType] = []
-    channel = meta.get("channel")
-    if channel in ("chat", "voice") and tracker.get_slot("channel") != channel:
-        events.append(SlotSet("channel", channel))
-    caller = meta.get("caller_number")
-    if caller:
-        parsed = parse_phone(str(caller))
-        value = parsed.value if parsed and parsed.value else None
-        if value and tracker.get_slot("caller_number") != value:
-            events.append(SlotSet("caller_number", value))
-    return events
-
-
-def _ranking(tracker: Tracker) -> list[tuple]:
-    ranking = tracker.latest_message.get("intent_ranking") or []
-    return [(r.get("name"), float(r.get("confidence") or 0.0)) for r in ranking if isinstance(r, dict)]
-
-
-def _intent(tracker: Tracker) -> tuple[str | None, float]:
-    intent = tracker.latest_message.get("intent") or {}
-    return intent.get("name"), float(intent.get("confidence") or 0.0)
-
 
 async def _screen(tracker: Tracker) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Matters already before a court, an arbitration or in petition: the channel that handles
@@ -195,7 +139,7 @@ class ActionStartIntake(Action):
         return "action_start_intake"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        events: list[EventType] = [*_metadata_slots(tracker), SlotSet("confirm_pending", None)]
+        events: list[EventType] = [*metadata_slots(tracker), SlotSet("confirm_pending", None)]
         if tracker.get_slot("faq_answered"):
             events.append(SlotSet("faq_answered", None))  # an earlier FAQ answer is behind us
         if tracker.get_slot("ticket_no") or tracker.get_slot("ticket_pending"):
@@ -204,7 +148,7 @@ class ActionStartIntake(Action):
             events += new_matter_events(dict(tracker.slots))
         elif tracker.get_slot("form_exit"):
             events.append(SlotSet("form_exit", None))
-        intent, confidence = _intent(tracker)
+        intent, confidence = intent_of(tracker)
         if tracker.get_slot("next_matter") and tracker.get_slot("ticket_no"):
             # The other matter said during the first one (submit_report brought it back): the same
             # citizen, so the name is kept and the number offered; the form starts from its words.
@@ -247,12 +191,12 @@ class ValidateIntakeForm(CappedFailuresFormValidationAction):
     async def process_message(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> ProcessResult:
-        intent, confidence = _intent(tracker)
+        intent, confidence = intent_of(tracker)
         requested = tracker.get_slot("requested_slot")
         # requested_slot is only empty on the message that starts the form.
         activating = not requested
         text = tracker.latest_message.get("text") or ""
-        meta_events = _metadata_slots(tracker)
+        meta_events = metadata_slots(tracker)
         pending = tracker.get_slot("pending_text")
         if activating and pending:
             meta_events.append(SlotSet("pending_text", None))
@@ -282,12 +226,11 @@ class ValidateIntakeForm(CappedFailuresFormValidationAction):
                 slots=slots,
                 caller_number=offered_phone(slots),
                 activating=activating,
-                ranking=_ranking(tracker),
+                ranking=intent_ranking(tracker),
             )
         )
         updates = {e["name"]: e["value"] for e in meta_events}
         if activating and slots.get("faq_question") and is_followup_question(text):
-            from actions.knowledge import faq_events  # knowledge imports this module
 
             answered, faq = await faq_events(dispatcher, tracker)
             if answered:  # a follow-up of the FAQ answer stays in the FAQ flow
@@ -593,7 +536,7 @@ class ActionAfterFiled(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         text = (tracker.latest_message.get("text") or "").strip()
-        intent, _ = _intent(tracker)
+        intent, _ = intent_of(tracker)
         filed = tracker.get_slot("ticket_no") or tracker.get_slot("ticket_pending")
         if filed and intent == "correct":
             dispatcher.utter_message(

@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import api_client
-from actions.intake import RESET_SLOTS, _metadata_slots
+from actions.tracker_reads import RESET_SLOTS, metadata_slots
 from bot.parsing import clean_description
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class ActionAnswerFaq(Action):
 async def faq_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> tuple[bool, list[EventType]]:
     """(answered, events): the FAQ answer with its source and date, or `faq_answered` false."""
     text = question_text(tracker)
-    events: list[EventType] = [*_metadata_slots(tracker), SlotSet("confirm_pending", None)]
+    events: list[EventType] = [*metadata_slots(tracker), SlotSet("confirm_pending", None)]
     answer: dict[str, Any] = {}
     if text:
         try:

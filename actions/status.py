@@ -17,7 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import api_client
-from actions.intake import _intent, _metadata_slots
+from actions.tracker_reads import intent_of, metadata_slots
 from actions.validation_base import CappedFailuresFormValidationAction, ProcessResult
 from bot.numbers import extract_ticket_numbers, normalize_digits, parse_phone
 
@@ -92,10 +92,10 @@ class ActionStartStatus(Action):
         return "action_start_status"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        intent, _ = _intent(tracker)
+        intent, _ = intent_of(tracker)
         text = tracker.latest_message.get("text") or ""
         goal = "urge" if intent == "urge" or URGE_WORDS.search(text) else "status"
-        events: list[EventType] = [*_metadata_slots(tracker), SlotSet("status_goal", goal), SlotSet("confirm_pending", None)]
+        events: list[EventType] = [*metadata_slots(tracker), SlotSet("status_goal", goal), SlotSet("confirm_pending", None)]
         if tracker.get_slot("faq_answered"):
             events.append(SlotSet("faq_answered", None))
         slots = dict(tracker.slots)
@@ -124,7 +124,7 @@ class ValidateStatusForm(CappedFailuresFormValidationAction):
     async def process_message(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> ProcessResult:
-        intent, _ = _intent(tracker)
+        intent, _ = intent_of(tracker)
         text = tracker.latest_message.get("text") or ""
         requested = tracker.get_slot("requested_slot")
         if not requested:

@@ -16,8 +16,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.intake import _intent, _metadata_slots, _ranking, _screen, is_followup_question, new_matter_events
+from actions.intake import _screen, is_followup_question
 from actions.knowledge import faq_events
+from actions.tracker_reads import intent_of, intent_ranking, metadata_slots, new_matter_events
 from bot import replies
 from bot import understanding as understood
 from bot.parsing import has_substance, is_gibberish
@@ -139,7 +140,7 @@ class ActionTriage(Action):
         if judge(text) is not None:
             # An emergency or risk is never a confirmation question: the form says the number
             # first and asks where at most (actions/intake_logic.py).
-            return [*safety_events, *_metadata_slots(tracker), SlotSet("pending_text", None),
+            return [*safety_events, *metadata_slots(tracker), SlotSet("pending_text", None),
                     *await proceed_with("help_request", dispatcher, tracker)]
         if tracker.get_slot("faq_question") and is_followup_question(text):
             answered, faq = await faq_events(dispatcher, tracker)  # "那我在外地能补吗" after a FAQ answer
@@ -152,13 +153,13 @@ class ActionTriage(Action):
             return safety_events + failure_events(
                 dispatcher, tracker, "不好意思，我没太明白您的意思，能换个说法再说一遍吗？需要人工的话也可以说“转人工”。"
             )
-        ranking = _ranking(tracker)
+        ranking = intent_ranking(tracker)
         if not needs_confirmation(ranking, text):
             # Words that describe a matter ("河里有死鱼"): the intake, with the likeliest type.
             guess = top_two(ranking, text)[0]
             return [
                 *safety_events,
-                *_metadata_slots(tracker),
+                *metadata_slots(tracker),
                 SlotSet("pending_text", None),
                 *await proceed_with(guess, dispatcher, tracker),
             ]
@@ -166,7 +167,7 @@ class ActionTriage(Action):
         dispatcher.utter_message(text=question, buttons=buttons)
         return [
             *safety_events,
-            *_metadata_slots(tracker),
+            *metadata_slots(tracker),
             SlotSet("pending_text", text[:500]),
             SlotSet("triage_guess", first),
             SlotSet("confirm_pending", True),
@@ -181,7 +182,7 @@ class ActionConfirmIntent(Action):
         return "action_confirm_intent"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        intent, _ = _intent(tracker)
+        intent, _ = intent_of(tracker)
         guess = tracker.get_slot("triage_guess")
         if intent == "affirm" and guess in GUESSES:
             return await proceed_with(guess, dispatcher, tracker)
