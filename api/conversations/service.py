@@ -199,7 +199,7 @@ async def _forward(outgoing: Outgoing, *, notify: bool) -> tuple[bool, Stored | 
     """Send one citizen message to Rasa at most once: a message sent before is looked up in the tracker.
 
     Returns whether it is answered (False: still waiting) and what was stored."""
-    key = f"{outgoing.conversation_id}:{outgoing.citizen_id}"  # = turn_key(citizen)
+    key = turn_key(conversation_id=outgoing.conversation_id, citizen_id=outgoing.citizen_id)
     if outgoing.sent_before:
         # Sent before (a timeout, or the commit after Rasa answered failed): ask Rasa what it did with it.
         try:
@@ -285,9 +285,9 @@ def _waiting_ids(db_session: Session, conversation_id: str, up_to: int | None = 
     return list(db_session.scalars(query.order_by(Message.id)))
 
 
-def turn_key(citizen: Message) -> str:
+def turn_key(*, conversation_id: str, citizen_id: int) -> str:
     """The idempotency key of one citizen message towards Rasa (sent in the metadata, found in the tracker)."""
-    return f"{citizen.conversation_id}:{citizen.id}"
+    return f"{conversation_id}:{citizen_id}"
 
 
 def _outgoing_of(conversation: Conversation, citizen: Message, *, sent_before: bool) -> Outgoing:
